@@ -1,0 +1,87 @@
+"""OpenTelemetry instrumentation for AG2 multi-agent systems (``import autogen``).
+
+Traces conversations, agent turns, LLM calls, tool and code execution and human input, with
+no change to the application.
+
+Usage
+-----
+
+.. code-block:: python
+
+    from opentelemetry_instrumentation_ag2 import AG2Instrumentor
+
+    AG2Instrumentor().instrument()
+
+    # ... build and run AG2 agents as usual
+
+Or with no code at all: ``opentelemetry-instrument python app.py``.
+
+Message content (messages, tool arguments and results, human input, code and its output) is not
+recorded unless ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`` (or the
+``capture_message_content`` keyword of ``instrument()``) asks for it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection
+from typing import Any
+
+from opentelemetry.instrumentation.dependencies import DependencyConflict, get_dependency_conflicts
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
+from opentelemetry.semconv.schemas import Schemas
+from opentelemetry.trace import get_tracer
+
+from opentelemetry_instrumentation_ag2.agents import agent_patches
+from opentelemetry_instrumentation_ag2.config import Settings
+from opentelemetry_instrumentation_ag2.context_carry import ExecutorContextCarrier, ThreadContextCarrier
+from opentelemetry_instrumentation_ag2.llm import llm_patches
+from opentelemetry_instrumentation_ag2.package import _instruments, _instruments_any
+from opentelemetry_instrumentation_ag2.patching import Patch
+from opentelemetry_instrumentation_ag2.spans import Telemetry
+from opentelemetry_instrumentation_ag2.version import __version__
+
+__all__ = ["AG2Instrumentor", "__version__"]
+
+logger = logging.getLogger(__name__)
+
+
+class AG2Instrumentor(BaseInstrumentor):
+    """Traces AG2 agents: ``AG2Instrumentor().instrument(tracer_provider=..., capture_message_content=...)``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._patches: list[Patch] = []
+        self._threads = ThreadContextCarrier()
+        self._executor_carrier: ExecutorContextCarrier | None = None
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return _instruments
+
+    def _check_dependency_conflicts(self) -> DependencyConflict | None:
+        # AG2 is published as both ``ag2`` and ``autogen``: any one supported release is enough
+        return get_dependency_conflicts(_instruments, _instruments_any)
+
+    def _instrument(self, **kwargs: Any) -> None:
+        from autogen.agentchat.conversable_agent import ConversableAgent
+
+        tracer = get_tracer(
+            __name__.rsplit(".", 1)[0],
+            __version__,
+            kwargs.get("tracer_provider"),
+            schema_url=Schemas.V1_37_0.value,
+        )
+        telemetry = Telemetry(tracer, Settings.from_env(kwargs.get("capture_message_content")))
+        self._executor_carrier = ExecutorContextCarrier(ConversableAgent.a_generate_oai_reply)
+        patches = agent_patches(telemetry, self._executor_carrier) + llm_patches(telemetry)
+        self._patches = [patch for patch in patches if patch.apply()]
+        self._threads.install()
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        for patch in self._patches:
+            patch.remove()
+        self._patches = []
+        self._threads.uninstall()
+        if self._executor_carrier is not None:
+            self._executor_carrier.restore_all()
+            self._executor_carrier = None

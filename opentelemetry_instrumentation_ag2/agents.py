@@ -1,0 +1,231 @@
+"""Spans for local agents: conversations, agent turns, tools, human input and code execution."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from opentelemetry.trace import Span
+
+from opentelemetry_instrumentation_ag2 import attributes as attr
+from opentelemetry_instrumentation_ag2.content import messages_json, output_json, text
+from opentelemetry_instrumentation_ag2.context_carry import ExecutorContextCarrier
+from opentelemetry_instrumentation_ag2.models import config_value, first_config, provider_name
+from opentelemetry_instrumentation_ag2.patching import Patch
+from opentelemetry_instrumentation_ag2.spans import SpanStart, Telemetry, current_agent_name, mark_failed
+
+AGENT_MODULE = "autogen.agentchat.conversable_agent"
+GROUPCHAT_MODULE = "autogen.agentchat.groupchat"
+CODE_EXECUTOR_CLASSES = (
+    ("autogen.coding.local_commandline_code_executor", "LocalCommandLineCodeExecutor"),
+    ("autogen.coding.docker_commandline_code_executor", "DockerCommandLineCodeExecutor"),
+)
+
+
+def _arg(args: tuple, kwargs: dict, index: int, name: str, default: Any = None) -> Any:
+    return args[index] if len(args) > index else kwargs.get(name, default)
+
+
+class AgentSpans:
+    """Describes and finishes the spans of ``ConversableAgent`` methods."""
+
+    def __init__(self, telemetry: Telemetry, executor_carrier: ExecutorContextCarrier) -> None:
+        self.telemetry = telemetry
+        self.carrier = executor_carrier
+
+    @property
+    def _content(self) -> bool:
+        return self.telemetry.settings.content_on_spans
+
+    # conversation {agent}
+    def conversation(self, agent: Any, args: tuple, kwargs: dict) -> SpanStart:
+        attributes: dict[str, Any] = {
+            attr.AG2_SPAN_TYPE: attr.SPAN_TYPE_CONVERSATION,
+            attr.GEN_AI_OPERATION_NAME: attr.OPERATION_CONVERSATION,
+            attr.GEN_AI_AGENT_NAME: agent.name,
+        }
+        recipient = _arg(args, kwargs, 0, "recipient")
+        if recipient is not None:
+            attributes[attr.AG2_RECIPIENT_NAME] = getattr(recipient, "name", str(recipient))
+        max_turns = kwargs.get("max_turns")
+        if max_turns:
+            attributes[attr.AG2_CONVERSATION_MAX_TURNS] = max_turns
+        message = kwargs.get("message")
+        if self._content and isinstance(message, (str, dict)):
+            attributes[attr.GEN_AI_INPUT_MESSAGES] = messages_json([message])
+        return SpanStart(f"conversation {agent.name}", attributes, conversation_id=uuid.uuid4().hex)
+
+    def conversation_result(self, span: Span, result: Any) -> None:
+        span.set_attribute(attr.AG2_CHAT_ID, str(result.chat_id))
+        span.set_attribute(attr.AG2_CONVERSATION_TURNS, len(result.chat_history))
+        usage = result.cost.get("usage_including_cached_inference") or {}
+        per_model = [figures for figures in usage.values() if isinstance(figures, dict)]
+        if per_model:
+            input_tokens = sum(figures.get("prompt_tokens") or 0 for figures in per_model)
+            output_tokens = sum(figures.get("completion_tokens") or 0 for figures in per_model)
+            span.set_attribute(attr.GEN_AI_USAGE_INPUT_TOKENS, input_tokens)
+            span.set_attribute(attr.GEN_AI_USAGE_OUTPUT_TOKENS, output_tokens)
+            span.set_attribute(attr.AG2_USAGE_COST, float(usage.get("total_cost", 0.0)))
+        if self._content and result.summary:
+            span.set_attribute(attr.GEN_AI_OUTPUT_MESSAGES, output_json(result.summary))
+
+    def resume(self, manager: Any, args: tuple, kwargs: dict) -> SpanStart:
+        return SpanStart(
+            f"conversation {manager.name}",
+            {
+                attr.AG2_SPAN_TYPE: attr.SPAN_TYPE_CONVERSATION,
+                attr.GEN_AI_OPERATION_NAME: attr.OPERATION_CONVERSATION,
+                attr.GEN_AI_AGENT_NAME: manager.name,
+                attr.AG2_CONVERSATION_RESUMED: True,
+            },
+            conversation_id=uuid.uuid4().hex,
+        )
+
+    # initiate_chats {agent}
+    def initiate_chats(self, agent: Any, args: tuple, kwargs: dict) -> SpanStart:
+        chat_queue = _arg(args, kwargs, 0, "chat_queue", ())
+        return SpanStart(
+            f"initiate_chats {agent.name}",
+            {
+                attr.AG2_SPAN_TYPE: attr.SPAN_TYPE_MULTI_CONVERSATION,
+                attr.GEN_AI_OPERATION_NAME: attr.OPERATION_INITIATE_CHATS,
+                attr.GEN_AI_AGENT_NAME: agent.name,
+                attr.AG2_CHATS_COUNT: len(chat_queue),
+            },
+        )
+
+    # invoke_agent {agent}
+    def invoke_agent(self, agent: Any, args: tuple, kwargs: dict) -> SpanStart:
+        attributes: dict[str, Any] = {
+            attr.AG2_SPAN_TYPE: attr.SPAN_TYPE_AGENT,
+            attr.GEN_AI_OPERATION_NAME: attr.OPERATION_INVOKE_AGENT,
+            attr.GEN_AI_AGENT_NAME: agent.name,
+        }
+        description = getattr(agent, "description", None)
+        if description and description != getattr(agent, "system_message", None):
+            # AG2 defaults the description to the system message, which is content: only an explicit one is kept
+            attributes[attr.GEN_AI_AGENT_DESCRIPTION] = description
+        config = first_config(getattr(agent, "llm_config", None))
+        if config is not None:
+            attributes[attr.GEN_AI_PROVIDER_NAME] = provider_name(config_value(config, "api_type"))
+            model = config_value(config, "model")
+            if model:
+                attributes[attr.GEN_AI_REQUEST_MODEL] = model
+        if self._content:
+            messages = _arg(args, kwargs, 0, "messages")
+            sender = _arg(args, kwargs, 1, "sender")
+            if messages is None and sender is not None:
+                messages = agent.chat_messages.get(sender)
+            if messages:
+                attributes[attr.GEN_AI_INPUT_MESSAGES] = messages_json(messages[-1:])
+        return SpanStart(f"invoke_agent {agent.name}", attributes, agent_name=agent.name)
+
+    def invoke_agent_async(self, agent: Any, args: tuple, kwargs: dict) -> SpanStart:
+        self.carrier.prepare(agent)
+        return self.invoke_agent(agent, args, kwargs)
+
+    def reply(self, span: Span, reply: Any) -> None:
+        if self._content and reply is not None:
+            span.set_attribute(attr.GEN_AI_OUTPUT_MESSAGES, output_json(reply))
+
+    # execute_tool {tool}
+    def execute_tool(self, agent: Any, args: tuple, kwargs: dict) -> SpanStart:
+        func_call = _arg(args, kwargs, 0, "func_call") or {}
+        name = func_call.get("name") or ""
+        attributes: dict[str, Any] = {
+            attr.AG2_SPAN_TYPE: attr.SPAN_TYPE_TOOL,
+            attr.GEN_AI_OPERATION_NAME: attr.OPERATION_EXECUTE_TOOL,
+            attr.GEN_AI_TOOL_NAME: name,
+            attr.GEN_AI_TOOL_TYPE: "function",
+            attr.GEN_AI_AGENT_NAME: agent.name,
+        }
+        call_id = _arg(args, kwargs, 1, "call_id")
+        if call_id:
+            attributes[attr.GEN_AI_TOOL_CALL_ID] = call_id
+        if self._content:
+            attributes[attr.GEN_AI_TOOL_CALL_ARGUMENTS] = text(func_call.get("arguments", "{}"))
+        return SpanStart(f"execute_tool {name}", attributes)
+
+    def tool_result(self, span: Span, result: Any) -> None:
+        succeeded, outcome = result
+        if not succeeded:
+            mark_failed(span, attr.TOOL_ERROR)
+        if self._content:
+            span.set_attribute(attr.GEN_AI_TOOL_CALL_RESULT, text((outcome or {}).get("content")))
+
+    # await_human_input {agent}
+    def human_input(self, agent: Any, args: tuple, kwargs: dict) -> SpanStart:
+        attributes: dict[str, Any] = {
+            attr.AG2_SPAN_TYPE: attr.SPAN_TYPE_HUMAN_INPUT,
+            attr.GEN_AI_OPERATION_NAME: attr.OPERATION_HUMAN_INPUT,
+            attr.GEN_AI_AGENT_NAME: agent.name,
+            attr.AG2_HUMAN_INPUT_MODE: str(getattr(agent, "human_input_mode", "")),
+        }
+        if self._content:
+            attributes[attr.AG2_HUMAN_INPUT_PROMPT] = text(_arg(args, kwargs, 0, "prompt", ""))
+        return SpanStart(f"await_human_input {agent.name}", attributes)
+
+    def human_reply(self, span: Span, reply: Any) -> None:
+        if self._content:
+            span.set_attribute(attr.AG2_HUMAN_INPUT_RESPONSE, text(reply))
+
+    # execute_code {agent}
+    def execute_code(self, owner: Any, args: tuple, kwargs: dict) -> SpanStart:
+        agent_name = getattr(owner, "name", None) or current_agent_name() or "code_executor"
+        blocks = _arg(args, kwargs, 0, "code_blocks") or ()
+        languages = sorted({str(_block_part(block, 0)) for block in blocks})
+        attributes: dict[str, Any] = {
+            attr.AG2_SPAN_TYPE: attr.SPAN_TYPE_CODE_EXECUTION,
+            attr.GEN_AI_OPERATION_NAME: attr.OPERATION_EXECUTE_CODE,
+            attr.GEN_AI_AGENT_NAME: agent_name,
+            attr.AG2_CODE_LANGUAGES: languages,
+        }
+        if self._content:
+            attributes[attr.AG2_CODE_BLOCKS] = text([_block_part(block, 1) for block in blocks])
+        return SpanStart(f"execute_code {agent_name}", attributes)
+
+    def code_result(self, span: Span, result: Any) -> None:
+        if isinstance(result, tuple):
+            exit_code, output = result[0], result[1]
+        else:
+            exit_code, output = result.exit_code, result.output
+        span.set_attribute(attr.AG2_CODE_EXIT_CODE, int(exit_code))
+        if exit_code != 0:
+            mark_failed(span, attr.CODE_ERROR)
+        if self._content:
+            span.set_attribute(attr.AG2_CODE_OUTPUT, text(output))
+
+
+def _block_part(block: Any, index: int) -> Any:
+    if isinstance(block, (tuple, list)):
+        return block[index]
+    return block.language if index == 0 else block.code
+
+
+def agent_patches(telemetry: Telemetry, carrier: ExecutorContextCarrier) -> list[Patch]:
+    """Every class-level patch that traces local agents."""
+    spans = AgentSpans(telemetry, carrier)
+    traced = telemetry.traced
+    agent = "ConversableAgent."
+    patches = [
+        Patch(AGENT_MODULE, agent + "initiate_chat", traced(spans.conversation, spans.conversation_result)),
+        Patch(
+            AGENT_MODULE,
+            agent + "a_initiate_chat",
+            traced(spans.conversation, spans.conversation_result, is_async=True),
+        ),
+        Patch(AGENT_MODULE, agent + "initiate_chats", traced(spans.initiate_chats)),
+        Patch(AGENT_MODULE, agent + "a_initiate_chats", traced(spans.initiate_chats, is_async=True)),
+        Patch(AGENT_MODULE, agent + "generate_reply", traced(spans.invoke_agent, spans.reply)),
+        Patch(AGENT_MODULE, agent + "a_generate_reply", traced(spans.invoke_agent_async, spans.reply, is_async=True)),
+        Patch(AGENT_MODULE, agent + "execute_function", traced(spans.execute_tool, spans.tool_result)),
+        Patch(AGENT_MODULE, agent + "a_execute_function", traced(spans.execute_tool, spans.tool_result, is_async=True)),
+        Patch(AGENT_MODULE, agent + "get_human_input", traced(spans.human_input, spans.human_reply)),
+        Patch(AGENT_MODULE, agent + "a_get_human_input", traced(spans.human_input, spans.human_reply, is_async=True)),
+        Patch(AGENT_MODULE, agent + "execute_code_blocks", traced(spans.execute_code, spans.code_result)),
+        Patch(GROUPCHAT_MODULE, "GroupChatManager.resume", traced(spans.resume)),
+        Patch(GROUPCHAT_MODULE, "GroupChatManager.a_resume", traced(spans.resume, is_async=True)),
+    ]
+    code_wrapper = traced(spans.execute_code, spans.code_result)
+    patches += [Patch(module, cls + ".execute_code_blocks", code_wrapper) for module, cls in CODE_EXECUTOR_CLASSES]
+    return patches

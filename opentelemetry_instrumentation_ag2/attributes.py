@@ -1,0 +1,90 @@
+"""Attribute names and fixed values: OpenTelemetry GenAI conventions plus AG2's own ``ag2.*``.
+
+Plain strings on purpose: the semantic-conventions package marks its ``gen_ai`` constants deprecated.
+"""
+
+# GenAI semantic conventions
+GEN_AI_OPERATION_NAME = "gen_ai.operation.name"
+GEN_AI_PROVIDER_NAME = "gen_ai.provider.name"
+GEN_AI_AGENT_NAME = "gen_ai.agent.name"
+GEN_AI_AGENT_DESCRIPTION = "gen_ai.agent.description"
+GEN_AI_CONVERSATION_ID = "gen_ai.conversation.id"
+GEN_AI_REQUEST_MODEL = "gen_ai.request.model"
+GEN_AI_REQUEST_TEMPERATURE = "gen_ai.request.temperature"
+GEN_AI_REQUEST_MAX_TOKENS = "gen_ai.request.max_tokens"
+GEN_AI_REQUEST_TOP_P = "gen_ai.request.top_p"
+GEN_AI_RESPONSE_MODEL = "gen_ai.response.model"
+GEN_AI_RESPONSE_ID = "gen_ai.response.id"
+GEN_AI_RESPONSE_FINISH_REASONS = "gen_ai.response.finish_reasons"
+GEN_AI_USAGE_INPUT_TOKENS = "gen_ai.usage.input_tokens"
+GEN_AI_USAGE_OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
+GEN_AI_TOOL_NAME = "gen_ai.tool.name"
+GEN_AI_TOOL_CALL_ID = "gen_ai.tool.call.id"
+GEN_AI_TOOL_TYPE = "gen_ai.tool.type"
+GEN_AI_TOOL_CALL_ARGUMENTS = "gen_ai.tool.call.arguments"
+GEN_AI_TOOL_CALL_RESULT = "gen_ai.tool.call.result"
+GEN_AI_INPUT_MESSAGES = "gen_ai.input.messages"
+GEN_AI_OUTPUT_MESSAGES = "gen_ai.output.messages"
+GEN_AI_SYSTEM_INSTRUCTIONS = "gen_ai.system_instructions"
+GEN_AI_AGENT_REMOTE = "gen_ai.agent.remote"
+ERROR_TYPE = "error.type"
+SERVER_ADDRESS = "server.address"
+SERVER_PORT = "server.port"
+
+# AG2-specific (the names AG2's own tracing uses, so dashboards keep working)
+AG2_SPAN_TYPE = "ag2.span.type"
+AG2_USAGE_COST = "gen_ai.usage.cost"
+AG2_CONVERSATION_MAX_TURNS = "gen_ai.conversation.max_turns"
+AG2_CONVERSATION_TURNS = "gen_ai.conversation.turns"
+AG2_CHAT_ID = "ag2.chat.id"
+AG2_CONVERSATION_RESUMED = "gen_ai.conversation.resumed"
+AG2_CHATS_COUNT = "ag2.chats.count"
+AG2_RECIPIENT_NAME = "ag2.recipient.name"
+AG2_HUMAN_INPUT_MODE = "ag2.human_input.mode"
+AG2_HUMAN_INPUT_PROMPT = "ag2.human_input.prompt"
+AG2_HUMAN_INPUT_RESPONSE = "ag2.human_input.response"
+AG2_CODE_LANGUAGES = "ag2.code_execution.languages"
+AG2_CODE_BLOCKS = "ag2.code_execution.blocks"
+AG2_CODE_EXIT_CODE = "ag2.code_execution.exit_code"
+AG2_CODE_OUTPUT = "ag2.code_execution.output"
+
+# ag2.span.type values
+SPAN_TYPE_CONVERSATION = "conversation"
+SPAN_TYPE_MULTI_CONVERSATION = "multi_conversation"
+SPAN_TYPE_AGENT = "agent"
+SPAN_TYPE_LLM = "llm"
+SPAN_TYPE_TOOL = "tool"
+SPAN_TYPE_HUMAN_INPUT = "human_input"
+SPAN_TYPE_CODE_EXECUTION = "code_execution"
+
+# gen_ai.operation.name values
+OPERATION_CONVERSATION = "conversation"
+OPERATION_INITIATE_CHATS = "initiate_chats"
+OPERATION_INVOKE_AGENT = "invoke_agent"
+OPERATION_CHAT = "chat"
+OPERATION_EXECUTE_TOOL = "execute_tool"
+OPERATION_HUMAN_INPUT = "await_human_input"
+OPERATION_EXECUTE_CODE = "execute_code"
+
+# Error types for failures AG2 reports as values rather than exceptions
+TOOL_ERROR = "ToolExecutionError"
+CODE_ERROR = "CodeExecutionError"
+
+# AG2 api_type -> gen_ai.provider.name (well-known values of the conventions where one exists)
+PROVIDER_BY_API_TYPE = {
+    "openai": "openai",
+    "azure": "azure.ai.openai",
+    "anthropic": "anthropic",
+    "google": "gcp.gemini",
+    "gemini": "gcp.gemini",
+    "vertexai": "gcp.vertex_ai",
+    "bedrock": "aws.bedrock",
+    "mistral": "mistral_ai",
+    "groq": "groq",
+    "cohere": "cohere",
+    "deepseek": "deepseek",
+    "together": "together_ai",
+    "ollama": "ollama",
+    "cerebras": "cerebras",
+    "responses": "openai",
+}

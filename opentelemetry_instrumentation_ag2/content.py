@@ -1,0 +1,71 @@
+"""Message content in the GenAI conventions' JSON shape, built only when content capture is on."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def _arguments(raw: Any) -> Any:
+    if isinstance(raw, str):
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return raw
+    return raw
+
+
+def message_parts(message: dict[str, Any] | str | None) -> list[dict[str, Any]]:
+    """The ``parts`` of one AG2/OpenAI message: text, tool calls and tool-call responses."""
+    if message is None:
+        return []
+    if isinstance(message, str):
+        return [{"type": "text", "content": message}]
+    parts: list[dict[str, Any]] = []
+    content = message.get("content")
+    if message.get("role") == "tool" and "tool_call_id" in message:
+        return [{"type": "tool_call_response", "id": message["tool_call_id"], "response": content}]
+    for response in message.get("tool_responses") or ():
+        parts.append(
+            {"type": "tool_call_response", "id": response.get("tool_call_id"), "response": response.get("content")}
+        )
+    if isinstance(content, str) and content and not parts:
+        parts.append({"type": "text", "content": content})
+    elif isinstance(content, list):
+        parts.extend(item if isinstance(item, dict) else {"type": "text", "content": str(item)} for item in content)
+    for call in message.get("tool_calls") or ():
+        function = call.get("function") or {}
+        parts.append(
+            {
+                "type": "tool_call",
+                "id": call.get("id"),
+                "name": function.get("name"),
+                "arguments": _arguments(function.get("arguments")),
+            }
+        )
+    return parts
+
+
+def to_otel_message(message: dict[str, Any] | str | None, role: str = "user") -> dict[str, Any]:
+    """One message as a GenAI ``{"role", "parts"}`` object."""
+    if isinstance(message, dict):
+        role = message.get("role") or role
+    return {"role": role, "parts": message_parts(message)}
+
+
+def messages_json(messages: list[Any], role: str = "user") -> str:
+    """A list of messages as the JSON string of ``gen_ai.input.messages`` / ``gen_ai.output.messages``."""
+    return json.dumps([to_otel_message(message, role) for message in messages], default=str)
+
+
+def output_json(reply: Any, finish_reason: str | None = None) -> str:
+    """An agent's or model's reply as ``gen_ai.output.messages`` JSON."""
+    message = to_otel_message(reply, "assistant")
+    if finish_reason:
+        message["finish_reason"] = finish_reason
+    return json.dumps([message], default=str)
+
+
+def text(value: Any) -> str:
+    """Any captured value as a string attribute."""
+    return value if isinstance(value, str) else json.dumps(value, default=str)

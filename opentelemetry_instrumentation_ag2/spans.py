@@ -1,0 +1,150 @@
+"""Span making: the one place that starts, annotates, fails and ends the instrumentor's spans.
+
+Every patched AG2 callable goes through :func:`traced`, which turns two small functions into a wrapt
+wrapper: ``describe`` says which span a call makes (or ``None`` for none), ``finish`` reads the call's
+result onto the span. Telemetry failures are logged at debug level and never reach the application;
+the application's own exceptions are recorded on the span and re-raised unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from opentelemetry import context, trace
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
+from opentelemetry.util.genai.utils import fq_exception_type
+from opentelemetry.util.types import AttributeValue
+
+from opentelemetry_instrumentation_ag2.attributes import ERROR_TYPE, GEN_AI_CONVERSATION_ID
+from opentelemetry_instrumentation_ag2.config import Settings
+
+logger = logging.getLogger(__name__)
+
+_CONVERSATION_ID = context.create_key("ag2-conversation-id")
+_AGENT_NAME = context.create_key("ag2-agent-name")
+
+
+@dataclass
+class SpanStart:
+    """What a wrapped call's span looks like when it starts."""
+
+    name: str
+    attributes: dict[str, AttributeValue] = field(default_factory=dict)
+    kind: SpanKind = SpanKind.INTERNAL
+    conversation_id: str | None = None
+    """Set to open a new conversation scope: children carry this ``gen_ai.conversation.id``."""
+    agent_name: str | None = None
+    """Set on an agent's turn: work beneath it that knows no agent (code executors) is named after it."""
+
+
+Describe = Callable[[Any, tuple, dict], "SpanStart | None"]
+Finish = Callable[[Span, Any], None]
+
+
+def current_conversation_id() -> str | None:
+    """The ``gen_ai.conversation.id`` of the innermost conversation in the current context."""
+    return context.get_value(_CONVERSATION_ID)  # type: ignore[return-value]
+
+
+def current_agent_name() -> str | None:
+    """The name of the agent whose turn the current context is in."""
+    return context.get_value(_AGENT_NAME)  # type: ignore[return-value]
+
+
+def mark_failed(span: Span, error_type: str, description: str | None = None) -> None:
+    """Mark a span as failed without an exception (AG2 reports some failures as values)."""
+    span.set_attribute(ERROR_TYPE, error_type)
+    span.set_status(Status(StatusCode.ERROR, description or error_type))
+
+
+def record_exception(span: Span, exc: BaseException) -> None:
+    """Record an application exception: event, ``error.type`` and ERROR status."""
+    span.record_exception(exc)
+    mark_failed(span, fq_exception_type(exc), f"{type(exc).__name__}: {exc}")
+
+
+class ActiveSpan:
+    """A started span made current; leaving it records any exception, restores the context and ends it."""
+
+    __slots__ = ("span", "_token")
+
+    def __init__(self, tracer: Tracer, start: SpanStart) -> None:
+        parent = context.get_current()
+        conversation_id = start.conversation_id or parent.get(_CONVERSATION_ID)
+        if conversation_id:
+            start.attributes[GEN_AI_CONVERSATION_ID] = conversation_id
+        self.span = tracer.start_span(start.name, parent, start.kind, start.attributes)
+        ctx = trace.set_span_in_context(self.span, parent)
+        if start.conversation_id:
+            ctx = context.set_value(_CONVERSATION_ID, start.conversation_id, ctx)
+        if start.agent_name:
+            ctx = context.set_value(_AGENT_NAME, start.agent_name, ctx)
+        self._token = context.attach(ctx)
+
+    def finish(self, finish: Finish | None, result: Any) -> None:
+        """Read the wrapped call's result onto the span; a failure here is telemetry's, not the app's."""
+        if finish is None:
+            return
+        try:
+            finish(self.span, result)
+        except Exception:  # noqa: BLE001 - telemetry must never break the application
+            logger.debug("ag2 instrumentation failed to read a result onto %s", self.span, exc_info=True)
+
+    def __enter__(self) -> Span:
+        return self.span
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        try:
+            if exc is not None:
+                record_exception(self.span, exc)
+            context.detach(self._token)
+            self.span.end()
+        except Exception:  # noqa: BLE001
+            logger.debug("ag2 instrumentation failed to end a span", exc_info=True)
+
+
+class Telemetry:
+    """The tracer and settings every wrapper of one ``instrument()`` call shares."""
+
+    def __init__(self, tracer: Tracer, settings: Settings) -> None:
+        self.tracer = tracer
+        self.settings = settings
+
+    def begin(self, describe: Describe, instance: Any, args: tuple, kwargs: dict) -> ActiveSpan | None:
+        """Start the span ``describe`` asks for, or ``None`` when suppressed, declined or broken."""
+        if not is_instrumentation_enabled():
+            return None
+        try:
+            start = describe(instance, args, kwargs)
+            return None if start is None else ActiveSpan(self.tracer, start)
+        except Exception:  # noqa: BLE001
+            logger.debug("ag2 instrumentation failed to start a span", exc_info=True)
+            return None
+
+    def traced(self, describe: Describe, finish: Finish | None = None, *, is_async: bool = False) -> Callable:
+        """A wrapt wrapper making the span ``describe`` describes around each call."""
+        begin = self.begin
+
+        def sync_wrapper(wrapped: Callable, instance: Any, args: tuple, kwargs: dict) -> Any:
+            active = begin(describe, instance, args, kwargs)
+            if active is None:
+                return wrapped(*args, **kwargs)
+            with active:
+                result = wrapped(*args, **kwargs)
+                active.finish(finish, result)
+                return result
+
+        async def async_wrapper(wrapped: Callable, instance: Any, args: tuple, kwargs: dict) -> Any:
+            active = begin(describe, instance, args, kwargs)
+            if active is None:
+                return await wrapped(*args, **kwargs)
+            with active:
+                result = await wrapped(*args, **kwargs)
+                active.finish(finish, result)
+                return result
+
+        return async_wrapper if is_async else sync_wrapper
