@@ -66,7 +66,7 @@ class AG2Instrumentor(BaseInstrumentor):
         from autogen.agentchat.conversable_agent import ConversableAgent
 
         tracer = get_tracer(
-            __name__.rsplit(".", 1)[0],
+            __name__,
             __version__,
             kwargs.get("tracer_provider"),
             schema_url=Schemas.V1_37_0.value,

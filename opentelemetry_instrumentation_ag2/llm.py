@@ -41,7 +41,7 @@ class LLMSpans:
         agent = kwargs.get("agent")
         if agent is not None and getattr(agent, "name", None):
             attributes[attr.GEN_AI_AGENT_NAME] = agent.name
-        host, port = server_of(config_value(entry, "base_url"))
+        host, port = server_of(_base_url(wrapper))
         if host:
             attributes[attr.SERVER_ADDRESS] = host
             attributes[attr.SERVER_PORT] = port
@@ -77,13 +77,24 @@ class LLMSpans:
             span.set_attribute(attr.GEN_AI_OUTPUT_MESSAGES, _choices_json(choices))
 
 
+def _base_url(wrapper: Any) -> Any:
+    """The endpoint of the wrapper's first client (AG2 moves ``base_url`` out of the config into the client)."""
+    clients = getattr(wrapper, "_clients", None)
+    client = getattr(clients[0], "_oai_client", None) if clients else None
+    return getattr(client, "base_url", None)
+
+
 def _choices_json(choices: Any) -> str:
     outputs = []
     for choice in choices:
         message = getattr(choice, "message", None)
         dumped = message.model_dump(exclude_none=True) if hasattr(message, "model_dump") else {"content": message}
         outputs.append(
-            {"role": "assistant", "parts": message_parts(dumped), "finish_reason": getattr(choice, "finish_reason", None)}
+            {
+                "role": "assistant",
+                "parts": message_parts(dumped),
+                "finish_reason": getattr(choice, "finish_reason", None),
+            }
         )
     return text(outputs)
 

@@ -70,7 +70,7 @@ def record_exception(span: Span, exc: BaseException) -> None:
 class ActiveSpan:
     """A started span made current; leaving it records any exception, restores the context and ends it."""
 
-    __slots__ = ("span", "_token")
+    __slots__ = ("_token", "span")
 
     def __init__(self, tracer: Tracer, start: SpanStart) -> None:
         parent = context.get_current()
@@ -91,7 +91,7 @@ class ActiveSpan:
             return
         try:
             finish(self.span, result)
-        except Exception:  # noqa: BLE001 - telemetry must never break the application
+        except Exception:  # telemetry must never break the application
             logger.debug("ag2 instrumentation failed to read a result onto %s", self.span, exc_info=True)
 
     def __enter__(self) -> Span:
@@ -103,7 +103,7 @@ class ActiveSpan:
                 record_exception(self.span, exc)
             context.detach(self._token)
             self.span.end()
-        except Exception:  # noqa: BLE001
+        except Exception:
             logger.debug("ag2 instrumentation failed to end a span", exc_info=True)
 
 
@@ -121,7 +121,7 @@ class Telemetry:
         try:
             start = describe(instance, args, kwargs)
             return None if start is None else ActiveSpan(self.tracer, start)
-        except Exception:  # noqa: BLE001
+        except Exception:
             logger.debug("ag2 instrumentation failed to start a span", exc_info=True)
             return None
 

@@ -11,6 +11,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from opentelemetry_instrumentation_ag2 import AG2Instrumentor
 
+from .scripted_llm import ScriptedLLM
+
 
 @pytest.fixture
 def span_exporter() -> InMemorySpanExporter:
@@ -52,3 +54,10 @@ def parent_of(span: ReadableSpan, spans: tuple[ReadableSpan, ...] | list[Readabl
     if span.parent is None:
         return None
     return next((s for s in spans if s.context.span_id == span.parent.span_id), None)
+
+
+@pytest.fixture
+def llm() -> Iterator[ScriptedLLM]:
+    """A scripted OpenAI-compatible model on 127.0.0.1 (no retries, so a 500 surfaces at once)."""
+    with ScriptedLLM() as server:
+        yield server

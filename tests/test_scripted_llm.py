@@ -14,10 +14,7 @@ import httpx
 import openai
 import pytest
 
-try:  # tests/ is on sys.path under pytest's default "prepend" import mode (no tests/__init__.py)
-    from scripted_llm import ScriptedLLM
-except ImportError:  # pragma: no cover - tests/ became a package
-    from tests.scripted_llm import ScriptedLLM
+from .scripted_llm import ScriptedLLM
 
 SCRIPT = Path(__file__).with_name("scripted_llm.py")
 MODEL = "gpt-4o-mini"

@@ -1,0 +1,140 @@
+"""The instrumentor's life cycle: entry point, suppression, double instrument, uninstrument, broken telemetry."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from importlib.metadata import entry_points
+
+import pytest
+from autogen import ConversableAgent
+from autogen.agentchat import conversable_agent
+from autogen.oai.client import OpenAIWrapper
+from opentelemetry.instrumentation.utils import suppress_instrumentation
+
+import opentelemetry_instrumentation_ag2
+from opentelemetry_instrumentation_ag2 import AG2Instrumentor
+from opentelemetry_instrumentation_ag2.llm import LLMSpans
+
+from .agents_app import QUESTION, build_agents
+
+pytestmark = pytest.mark.timeout(60)
+
+PATCHED = [
+    (ConversableAgent, "initiate_chat"),
+    (ConversableAgent, "a_initiate_chat"),
+    (ConversableAgent, "generate_reply"),
+    (ConversableAgent, "a_generate_reply"),
+    (ConversableAgent, "execute_function"),
+    (ConversableAgent, "get_human_input"),
+    (OpenAIWrapper, "create"),
+]
+
+
+def chat_history(llm, run) -> list[dict]:
+    """Run the seed's chat (fresh agents, same script) and return its history."""
+    llm.push("Run it under gdb.", "Then read the backtrace.")
+    user_proxy, tech_agent = build_agents(llm.base_url)
+    result = run(user_proxy, tech_agent)
+    return result.chat_history
+
+
+def sync_chat(user_proxy, tech_agent):
+    return user_proxy.initiate_chat(tech_agent, message=QUESTION, max_turns=2)
+
+
+def async_chat(user_proxy, tech_agent):
+    return asyncio.run(user_proxy.a_initiate_chat(tech_agent, message=QUESTION, max_turns=2))
+
+
+def test_entry_point_loads_the_instrumentor():
+    (entry_point,) = entry_points(group="opentelemetry_instrumentor", name="ag2")
+    assert entry_point.load() is AG2Instrumentor
+
+
+def test_instruments_extras_match_package():
+    from importlib.metadata import requires
+
+    from packaging.requirements import Requirement
+
+    from opentelemetry_instrumentation_ag2.package import _instruments, _instruments_any
+
+    def of_extra(extra: str) -> set[tuple[str, str]]:
+        declared = (Requirement(r) for r in requires("opentelemetry-instrumentation-ag2") or [])
+        return {(r.name, str(r.specifier)) for r in declared if r.marker and r.marker.evaluate({"extra": extra})}
+
+    def parsed(specs: tuple[str, ...]) -> set[tuple[str, str]]:
+        return {(r.name, str(r.specifier)) for r in map(Requirement, specs)}
+
+    assert of_extra("instruments-any") == parsed(_instruments_any)
+    assert of_extra("instruments") == parsed(_instruments)
+
+
+def test_uninstrument_restores_everything_and_ag2_behaves_the_same(tracer_provider, span_exporter, llm):
+    originals = {(owner, name): owner.__dict__[name] for owner, name in PATCHED}
+    baseline = chat_history(llm, sync_chat), chat_history(llm, async_chat)
+
+    instrumentor = AG2Instrumentor()
+    instrumentor.instrument(tracer_provider=tracer_provider)
+    assert all(hasattr(owner.__dict__[name], "__wrapped__") for owner, name in PATCHED)
+    traced = chat_history(llm, sync_chat), chat_history(llm, async_chat)
+    assert span_exporter.get_finished_spans()
+    instrumentor.uninstrument()
+
+    span_exporter.clear()
+    after = chat_history(llm, sync_chat), chat_history(llm, async_chat)
+    assert span_exporter.get_finished_spans() == ()
+    assert baseline == traced == after
+    assert {(owner, name): owner.__dict__[name] for owner, name in PATCHED} == originals
+    assert conversable_agent.threading.Thread.__module__ == "threading"
+
+
+def test_instrument_twice_is_harmless(tracer_provider, span_exporter, llm):
+    instrumentor = AG2Instrumentor()
+    instrumentor.instrument(tracer_provider=tracer_provider)
+    instrumentor.instrument(tracer_provider=tracer_provider)
+    try:
+        chat_history(llm, sync_chat)
+    finally:
+        instrumentor.uninstrument()
+    names = [span.name for span in span_exporter.get_finished_spans()]
+    assert names.count("conversation user_proxy") == 1
+    assert names.count("chat gpt-4o-mini") == 2
+
+
+def test_suppress_instrumentation(instrument, span_exporter, llm):
+    with suppress_instrumentation():
+        history = chat_history(llm, sync_chat)
+    assert len(history) == 4
+    assert span_exporter.get_finished_spans() == ()
+
+
+def test_broken_telemetry_never_reaches_the_app(tracer_provider, span_exporter, llm, monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise RuntimeError("telemetry bug")
+
+    baseline = chat_history(llm, sync_chat)
+    monkeypatch.setattr(LLMSpans, "response", broken)
+    monkeypatch.setattr(LLMSpans, "chat", broken)
+    instrumentor = AG2Instrumentor()
+    instrumentor.instrument(tracer_provider=tracer_provider)
+    try:
+        with caplog.at_level(logging.DEBUG, logger="opentelemetry_instrumentation_ag2"):
+            history = chat_history(llm, sync_chat)
+    finally:
+        instrumentor.uninstrument()
+    assert history == baseline
+    names = [span.name for span in span_exporter.get_finished_spans()]
+    assert "conversation user_proxy" in names
+    assert "chat gpt-4o-mini" not in names
+    assert "failed to start a span" in caplog.text
+
+
+def test_unsupported_ag2_logs_and_does_nothing(tracer_provider, monkeypatch, caplog):
+    monkeypatch.setattr(opentelemetry_instrumentation_ag2, "_instruments_any", ("ag2 >= 99", "autogen >= 99"))
+    instrumentor = AG2Instrumentor()
+    with caplog.at_level(logging.ERROR):
+        instrumentor.instrument(tracer_provider=tracer_provider)
+    assert not instrumentor.is_instrumented_by_opentelemetry
+    assert "ag2 >= 99" in caplog.text
+    assert not hasattr(ConversableAgent.__dict__["generate_reply"], "__wrapped__")

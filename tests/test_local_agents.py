@@ -1,0 +1,258 @@
+"""Local agents traced with zero code changes: the seed's client-side tree, tools, human input, code, errors."""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+from collections.abc import Sequence
+
+import openai
+import pytest
+from autogen import ConversableAgent, register_function
+from autogen.coding import LocalCommandLineCodeExecutor
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.trace import SpanKind, StatusCode
+
+from .agents_app import QUESTION, build_agents
+from .conftest import by_name, parent_of
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def one(spans: Sequence[ReadableSpan], name: str) -> ReadableSpan:
+    found = by_name(spans, name)
+    assert len(found) == 1, [s.name for s in spans]
+    return found[0]
+
+
+def assert_seed_tree(spans: Sequence[ReadableSpan], llm_turns: int) -> None:
+    """conversation user_proxy -> invoke_agent tech_agent -> chat gpt-4o-mini, one trace, one conversation id."""
+    conversation = one(spans, "conversation user_proxy")
+    assert conversation.parent is None
+    assert conversation.attributes["ag2.span.type"] == "conversation"
+    assert conversation.attributes["gen_ai.operation.name"] == "conversation"
+    assert conversation.attributes["gen_ai.agent.name"] == "user_proxy"
+    conversation_id = conversation.attributes["gen_ai.conversation.id"]
+    assert {span.context.trace_id for span in spans} == {conversation.context.trace_id}
+    assert {span.attributes["gen_ai.conversation.id"] for span in spans} == {conversation_id}
+
+    tech_turns = by_name(spans, "invoke_agent tech_agent")
+    assert len(tech_turns) == llm_turns
+    for turn in tech_turns + by_name(spans, "invoke_agent user_proxy"):
+        assert parent_of(turn, spans) is conversation
+        assert turn.kind is SpanKind.INTERNAL
+        assert turn.attributes["gen_ai.operation.name"] == "invoke_agent"
+        assert turn.attributes["ag2.span.type"] == "agent"
+    assert tech_turns[0].attributes["gen_ai.request.model"] == "gpt-4o-mini"
+    assert tech_turns[0].attributes["gen_ai.provider.name"] == "openai"
+
+    chats = by_name(spans, "chat gpt-4o-mini")
+    assert len(chats) == llm_turns
+    for chat in chats:
+        assert parent_of(chat, spans) in tech_turns
+        assert chat.kind is SpanKind.CLIENT
+        assert chat.status.status_code is StatusCode.UNSET
+        attributes = chat.attributes
+        assert attributes["gen_ai.operation.name"] == "chat"
+        assert attributes["gen_ai.provider.name"] == "openai"
+        assert attributes["gen_ai.request.model"] == "gpt-4o-mini"
+        assert attributes["gen_ai.response.model"] == "gpt-4o-mini"
+        assert attributes["gen_ai.response.id"].startswith("chatcmpl-")
+        assert attributes["gen_ai.usage.input_tokens"] > 0
+        assert attributes["gen_ai.usage.output_tokens"] == 5
+        assert attributes["gen_ai.response.finish_reasons"] == ("stop",)
+        assert attributes["gen_ai.agent.name"] == "tech_agent"
+        assert attributes["server.address"] == "127.0.0.1"
+    assert conversation.attributes["gen_ai.usage.output_tokens"] == 5 * llm_turns
+
+
+def test_run_and_process(instrument, span_exporter, llm):
+    llm.push("Run it under gdb.", "Then read the backtrace.")
+    user_proxy, tech_agent = build_agents(llm.base_url)
+    response = user_proxy.run(tech_agent, message=QUESTION, max_turns=2)
+    response.process()
+    assert_seed_tree(span_exporter.get_finished_spans(), llm_turns=2)
+
+
+def test_initiate_chat(instrument, span_exporter, llm):
+    llm.push("Run it under gdb.", "Then read the backtrace.")
+    user_proxy, tech_agent = build_agents(llm.base_url)
+    user_proxy.initiate_chat(tech_agent, message=QUESTION, max_turns=2)
+    assert_seed_tree(span_exporter.get_finished_spans(), llm_turns=2)
+
+
+def test_a_initiate_chat(instrument, span_exporter, llm):
+    llm.push("Run it under gdb.", "Then read the backtrace.")
+    user_proxy, tech_agent = build_agents(llm.base_url)
+    asyncio.run(user_proxy.a_initiate_chat(tech_agent, message=QUESTION, max_turns=2))
+    assert_seed_tree(span_exporter.get_finished_spans(), llm_turns=2)
+
+
+def test_agents_built_before_instrument_are_traced_and_restored(tracer_provider, span_exporter, llm):
+    from opentelemetry_instrumentation_ag2 import AG2Instrumentor
+
+    llm.push("Run it under gdb.", "Then read the backtrace.")
+    user_proxy, tech_agent = build_agents(llm.base_url)
+    reply_functions = [entry["reply_func"] for entry in tech_agent._reply_func_list]
+    instrumentor = AG2Instrumentor()
+    instrumentor.instrument(tracer_provider=tracer_provider)
+    try:
+        asyncio.run(user_proxy.a_initiate_chat(tech_agent, message=QUESTION, max_turns=2))
+    finally:
+        instrumentor.uninstrument()
+    assert_seed_tree(span_exporter.get_finished_spans(), llm_turns=2)
+    assert [entry["reply_func"] for entry in tech_agent._reply_func_list] == reply_functions
+    assert all(
+        a is b for a, b in zip((e["reply_func"] for e in tech_agent._reply_func_list), reply_functions, strict=False)
+    )
+
+
+def test_initiate_chats_has_one_parent(instrument, span_exporter, llm):
+    llm.push("first", "second")
+    user_proxy, tech_agent = build_agents(llm.base_url)
+    user_proxy.initiate_chats(
+        [
+            {"recipient": tech_agent, "message": "one", "max_turns": 1, "summary_method": "last_msg"},
+            {"recipient": tech_agent, "message": "two", "max_turns": 1, "summary_method": "last_msg"},
+        ]
+    )
+    spans = span_exporter.get_finished_spans()
+    parent = one(spans, "initiate_chats user_proxy")
+    conversations = by_name(spans, "conversation user_proxy")
+    assert len(conversations) == 2
+    assert all(parent_of(c, spans) is parent for c in conversations)
+    assert len({c.attributes["gen_ai.conversation.id"] for c in conversations}) == 2
+
+
+def test_tool_call_and_failing_tool(instrument, span_exporter, llm):
+    llm.push(
+        {"tool_calls": [{"name": "get_weather", "arguments": {"city": "Paris"}, "id": "call_ok"}]},
+        {"tool_calls": [{"name": "broken_tool", "arguments": {}, "id": "call_bad"}]},
+        "Done.",
+    )
+    user_proxy, tech_agent = build_agents(llm.base_url)
+
+    def get_weather(city: str) -> str:
+        return f"Sunny in {city}"
+
+    def broken_tool() -> str:
+        raise ValueError("disk on fire")
+
+    register_function(get_weather, caller=tech_agent, executor=user_proxy, description="Weather for a city")
+    register_function(broken_tool, caller=tech_agent, executor=user_proxy, description="Always fails")
+    result = user_proxy.initiate_chat(tech_agent, message="Weather in Paris?", max_turns=3)
+    assert "disk on fire" in str(result.chat_history)
+
+    spans = span_exporter.get_finished_spans()
+    ok = one(spans, "execute_tool get_weather")
+    assert ok.attributes["gen_ai.tool.name"] == "get_weather"
+    assert ok.attributes["gen_ai.tool.call.id"] == "call_ok"
+    assert ok.attributes["gen_ai.tool.type"] == "function"
+    assert ok.attributes["gen_ai.operation.name"] == "execute_tool"
+    assert ok.status.status_code is StatusCode.UNSET
+    assert parent_of(ok, spans).name == "invoke_agent user_proxy"
+
+    failed = one(spans, "execute_tool broken_tool")
+    assert failed.status.status_code is StatusCode.ERROR
+    assert failed.attributes["error.type"] == "ToolExecutionError"
+    assert failed.attributes["gen_ai.tool.call.id"] == "call_bad"
+    chats = by_name(spans, "chat gpt-4o-mini")
+    assert [c.attributes["gen_ai.response.finish_reasons"] for c in chats] == [("tool_calls",)] * 2 + [("stop",)]
+
+
+def test_async_tool(instrument, span_exporter, llm):
+    llm.push({"tool_calls": [{"name": "lookup", "arguments": {"key": "a"}}]}, "Done.")
+    user_proxy, tech_agent = build_agents(llm.base_url)
+
+    async def lookup(key: str) -> str:
+        return key.upper()
+
+    register_function(lookup, caller=tech_agent, executor=user_proxy, description="Look up a key")
+    asyncio.run(user_proxy.a_initiate_chat(tech_agent, message="look up a", max_turns=2))
+    spans = span_exporter.get_finished_spans()
+    tool = one(spans, "execute_tool lookup")
+    assert parent_of(tool, spans).name == "invoke_agent user_proxy"
+    assert len({s.context.trace_id for s in spans}) == 1
+
+
+def test_human_input(instrument, span_exporter, llm, monkeypatch):
+    llm.push("What else?")
+    monkeypatch.setattr(builtins, "input", lambda prompt="": "exit")
+    user_proxy, tech_agent = build_agents(llm.base_url)
+    user_proxy.human_input_mode = "ALWAYS"
+    user_proxy.initiate_chat(tech_agent, message=QUESTION, max_turns=2)
+    spans = span_exporter.get_finished_spans()
+    waiting = one(spans, "await_human_input user_proxy")
+    assert waiting.attributes["gen_ai.operation.name"] == "await_human_input"
+    assert waiting.attributes["ag2.human_input.mode"] == "ALWAYS"
+    assert "ag2.human_input.response" not in waiting.attributes
+    assert parent_of(waiting, spans).name == "invoke_agent user_proxy"
+
+
+@pytest.mark.parametrize(("code", "exit_code"), [("print('hi')", 0), ("import sys; sys.exit(3)", 3)])
+def test_code_execution_legacy(instrument, span_exporter, llm, tmp_path, code, exit_code):
+    llm.push(f"```python\n{code}\n```")
+    _, tech_agent = build_agents(llm.base_url)
+    user_proxy = ConversableAgent(
+        "user_proxy",
+        llm_config=False,
+        human_input_mode="NEVER",
+        code_execution_config={"work_dir": str(tmp_path), "use_docker": False},
+    )
+    user_proxy.initiate_chat(tech_agent, message="run something", max_turns=2)
+    spans = span_exporter.get_finished_spans()
+    execution = one(spans, "execute_code user_proxy")
+    assert execution.attributes["ag2.code_execution.exit_code"] == exit_code
+    assert execution.attributes["ag2.code_execution.languages"] == ("python",)
+    assert "ag2.code_execution.output" not in execution.attributes
+    assert (execution.status.status_code is StatusCode.ERROR) == (exit_code != 0)
+    assert parent_of(execution, spans).name == "invoke_agent user_proxy"
+
+
+def test_code_execution_with_executor(instrument, span_exporter, llm, tmp_path):
+    llm.push("```python\nprint('hi')\n```")
+    _user_proxy, tech_agent = build_agents(llm.base_url)
+    runner = ConversableAgent(
+        "runner",
+        llm_config=False,
+        human_input_mode="NEVER",
+        code_execution_config={"executor": LocalCommandLineCodeExecutor(work_dir=tmp_path)},
+    )
+    runner.initiate_chat(tech_agent, message="write code", max_turns=2)
+    spans = span_exporter.get_finished_spans()
+    execution = one(spans, "execute_code runner")
+    assert execution.attributes["ag2.code_execution.exit_code"] == 0
+    assert parent_of(execution, spans).name == "invoke_agent runner"
+
+
+def test_llm_error_is_recorded_and_reraised(instrument, span_exporter, llm):
+    llm.push({"status": 500, "body": {"message": "model overloaded"}})
+    user_proxy, tech_agent = build_agents(llm.base_url)
+    with pytest.raises(openai.InternalServerError) as raised:
+        user_proxy.initiate_chat(tech_agent, message=QUESTION, max_turns=2)
+    assert "model overloaded" in str(raised.value)
+    spans = span_exporter.get_finished_spans()
+    for name in ("chat gpt-4o-mini", "invoke_agent tech_agent", "conversation user_proxy"):
+        span = one(spans, name)
+        assert span.status.status_code is StatusCode.ERROR
+        assert span.attributes["error.type"] == "openai.InternalServerError"
+    chat = one(spans, "chat gpt-4o-mini")
+    assert [event.name for event in chat.events] == ["exception"]
+
+
+def test_application_exception_passes_through_unchanged(instrument, span_exporter, llm):
+    class Boom(Exception):
+        pass
+
+    error = Boom("from the app")
+    user_proxy, tech_agent = build_agents(llm.base_url)
+
+    def explode(agent, messages=None, sender=None, config=None):
+        raise error
+
+    tech_agent.register_reply([ConversableAgent, None], explode)
+    with pytest.raises(Boom) as raised:
+        user_proxy.initiate_chat(tech_agent, message="hi", max_turns=1)
+    assert raised.value is error
+    turn = one(span_exporter.get_finished_spans(), "invoke_agent tech_agent")
+    assert turn.attributes["error.type"].endswith("Boom")
