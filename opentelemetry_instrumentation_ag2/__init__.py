@@ -32,12 +32,15 @@ from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 from opentelemetry.semconv.schemas import Schemas
 from opentelemetry.trace import get_tracer
 
-from opentelemetry_instrumentation_ag2.agents import agent_patches
+from opentelemetry_instrumentation_ag2.a2a_client import a2a_client_patches
+from opentelemetry_instrumentation_ag2.a2a_server import a2a_server_patches
+from opentelemetry_instrumentation_ag2.agents import AgentSpans, agent_patches
 from opentelemetry_instrumentation_ag2.config import Settings
-from opentelemetry_instrumentation_ag2.context_carry import ExecutorContextCarrier, ThreadContextCarrier
+from opentelemetry_instrumentation_ag2.context_carry import ThreadContextCarrier, run_sync_reply_in_context
 from opentelemetry_instrumentation_ag2.llm import llm_patches
 from opentelemetry_instrumentation_ag2.package import _instruments, _instruments_any
 from opentelemetry_instrumentation_ag2.patching import Patch
+from opentelemetry_instrumentation_ag2.reply_swaps import ReplyFunctionSwaps
 from opentelemetry_instrumentation_ag2.spans import Telemetry
 from opentelemetry_instrumentation_ag2.version import __version__
 
@@ -53,7 +56,8 @@ class AG2Instrumentor(BaseInstrumentor):
         super().__init__()
         self._patches: list[Patch] = []
         self._threads = ThreadContextCarrier()
-        self._executor_carrier: ExecutorContextCarrier | None = None
+        self._swaps = ReplyFunctionSwaps()
+        self._telemetry: Telemetry | None = None
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return _instruments
@@ -65,15 +69,23 @@ class AG2Instrumentor(BaseInstrumentor):
     def _instrument(self, **kwargs: Any) -> None:
         from autogen.agentchat.conversable_agent import ConversableAgent
 
-        tracer = get_tracer(
-            __name__,
-            __version__,
-            kwargs.get("tracer_provider"),
-            schema_url=Schemas.V1_37_0.value,
-        )
+        tracer = get_tracer(__name__, __version__, kwargs.get("tracer_provider"), schema_url=Schemas.V1_37_0.value)
         telemetry = Telemetry(tracer, Settings.from_env(kwargs.get("capture_message_content")))
-        self._executor_carrier = ExecutorContextCarrier(ConversableAgent.a_generate_oai_reply)
-        patches = agent_patches(telemetry, self._executor_carrier) + llm_patches(telemetry)
+        self._telemetry = telemetry
+        self._swaps = ReplyFunctionSwaps()
+        self._swaps.add(ConversableAgent.a_generate_oai_reply, run_sync_reply_in_context)
+        agent_spans = AgentSpans(telemetry, self._swaps)
+        patches = [
+            Patch(
+                "autogen.agentchat.conversable_agent",
+                "ConversableAgent.a_generate_oai_reply",
+                run_sync_reply_in_context,
+            ),
+            *agent_patches(agent_spans),
+            *llm_patches(telemetry),
+            *a2a_client_patches(telemetry, self._swaps),
+            *a2a_server_patches(telemetry, agent_spans),
+        ]
         self._patches = [patch for patch in patches if patch.apply()]
         self._threads.install()
 
@@ -82,6 +94,7 @@ class AG2Instrumentor(BaseInstrumentor):
             patch.remove()
         self._patches = []
         self._threads.uninstall()
-        if self._executor_carrier is not None:
-            self._executor_carrier.restore_all()
-            self._executor_carrier = None
+        self._swaps.restore_all()
+        if self._telemetry is not None:
+            self._telemetry.enabled = False
+            self._telemetry = None

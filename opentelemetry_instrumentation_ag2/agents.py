@@ -9,10 +9,10 @@ from opentelemetry.trace import Span
 
 from opentelemetry_instrumentation_ag2 import attributes as attr
 from opentelemetry_instrumentation_ag2.content import messages_json, output_json, text
-from opentelemetry_instrumentation_ag2.context_carry import ExecutorContextCarrier
 from opentelemetry_instrumentation_ag2.models import config_value, first_config, provider_name
 from opentelemetry_instrumentation_ag2.patching import Patch
-from opentelemetry_instrumentation_ag2.spans import SpanStart, Telemetry, current_agent_name, mark_failed
+from opentelemetry_instrumentation_ag2.reply_swaps import ReplyFunctionSwaps
+from opentelemetry_instrumentation_ag2.spans import SpanStart, Telemetry, current_agent, mark_failed
 
 AGENT_MODULE = "autogen.agentchat.conversable_agent"
 GROUPCHAT_MODULE = "autogen.agentchat.groupchat"
@@ -29,9 +29,9 @@ def _arg(args: tuple, kwargs: dict, index: int, name: str, default: Any = None) 
 class AgentSpans:
     """Describes and finishes the spans of ``ConversableAgent`` methods."""
 
-    def __init__(self, telemetry: Telemetry, executor_carrier: ExecutorContextCarrier) -> None:
+    def __init__(self, telemetry: Telemetry, swaps: ReplyFunctionSwaps) -> None:
         self.telemetry = telemetry
-        self.carrier = executor_carrier
+        self.swaps = swaps
 
     @property
     def _content(self) -> bool:
@@ -95,7 +95,13 @@ class AgentSpans:
         )
 
     # invoke_agent {agent}
-    def invoke_agent(self, agent: Any, args: tuple, kwargs: dict) -> SpanStart:
+    def invoke_agent(self, agent: Any, args: tuple, kwargs: dict) -> SpanStart | None:
+        if current_agent() is agent:
+            return None  # already inside this agent's turn (e.g. an A2A server's turn)
+        return self.agent_turn(agent, args, kwargs)
+
+    def agent_turn(self, agent: Any, args: tuple, kwargs: dict) -> SpanStart:
+        """The ``invoke_agent`` span of one turn of a local agent."""
         attributes: dict[str, Any] = {
             attr.AG2_SPAN_TYPE: attr.SPAN_TYPE_AGENT,
             attr.GEN_AI_OPERATION_NAME: attr.OPERATION_INVOKE_AGENT,
@@ -118,10 +124,12 @@ class AgentSpans:
                 messages = agent.chat_messages.get(sender)
             if messages:
                 attributes[attr.GEN_AI_INPUT_MESSAGES] = messages_json(messages[-1:])
-        return SpanStart(f"invoke_agent {agent.name}", attributes, agent_name=agent.name)
+        return SpanStart(f"invoke_agent {agent.name}", attributes, agent=agent)
 
-    def invoke_agent_async(self, agent: Any, args: tuple, kwargs: dict) -> SpanStart:
-        self.carrier.prepare(agent)
+    def invoke_agent_async(self, agent: Any, args: tuple, kwargs: dict) -> SpanStart | None:
+        self.swaps.prepare(agent)
+        if is_remote(agent):
+            return None  # its remote reply makes the one CLIENT span of the call
         return self.invoke_agent(agent, args, kwargs)
 
     def reply(self, span: Span, reply: Any) -> None:
@@ -171,7 +179,7 @@ class AgentSpans:
 
     # execute_code {agent}
     def execute_code(self, owner: Any, args: tuple, kwargs: dict) -> SpanStart:
-        agent_name = getattr(owner, "name", None) or current_agent_name() or "code_executor"
+        agent_name = getattr(owner, "name", None) or getattr(current_agent(), "name", None) or "code_executor"
         blocks = _arg(args, kwargs, 0, "code_blocks") or ()
         languages = sorted({str(_block_part(block, 0)) for block in blocks})
         attributes: dict[str, Any] = {
@@ -202,10 +210,14 @@ def _block_part(block: Any, index: int) -> Any:
     return block.language if index == 0 else block.code
 
 
-def agent_patches(telemetry: Telemetry, carrier: ExecutorContextCarrier) -> list[Patch]:
+def is_remote(agent: Any) -> bool:
+    """Whether the agent answers through a remote service (``A2aRemoteAgent``)."""
+    return hasattr(type(agent), "a_generate_remote_reply")
+
+
+def agent_patches(spans: AgentSpans) -> list[Patch]:
     """Every class-level patch that traces local agents."""
-    spans = AgentSpans(telemetry, carrier)
-    traced = telemetry.traced
+    traced = spans.telemetry.traced
     agent = "ConversableAgent."
     patches = [
         Patch(AGENT_MODULE, agent + "initiate_chat", traced(spans.conversation, spans.conversation_result)),

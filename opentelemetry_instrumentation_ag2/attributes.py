@@ -88,3 +88,17 @@ PROVIDER_BY_API_TYPE = {
     "cerebras": "cerebras",
     "responses": "openai",
 }
+
+# A2A
+A2A_CONTEXT_ID = "a2a.context.id"
+A2A_TASK_ID = "a2a.task.id"
+A2A_TASK_STATE = "a2a.task.state"
+RPC_SYSTEM_NAME = "rpc.system.name"
+RPC_METHOD = "rpc.method"
+HTTP_REQUEST_METHOD = "http.request.method"
+HTTP_ROUTE = "http.route"
+HTTP_RESPONSE_STATUS_CODE = "http.response.status_code"
+URL_PATH = "url.path"
+URL_SCHEME = "url.scheme"
+CLIENT_ADDRESS = "client.address"
+A2A_EXECUTION_SPAN = "a2a-execution"

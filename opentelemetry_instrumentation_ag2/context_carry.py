@@ -5,9 +5,8 @@ AG2 loses the context in two places:
 * ``run()`` / ``run_iter()`` / ``initiate_chats`` and the group-chat runners start a ``threading.Thread``;
   we give those modules a ``threading`` whose ``Thread`` carries the creator's context.
 * ``a_generate_oai_reply`` calls the sync LLM path through ``loop.run_in_executor``, which copies no
-  context. It reaches agents through their ``_reply_func_list`` (captured when the agent was built), so
-  an agent's entry is swapped for a context-carrying wrapper on its first async turn and swapped back on
-  ``uninstrument()``.
+  context; :func:`run_sync_reply_in_context` makes the same hop inside a copy of it. (Agents reach it
+  through their ``_reply_func_list`` too: see :mod:`.reply_swaps`.)
 """
 
 from __future__ import annotations
@@ -17,11 +16,9 @@ import contextvars
 import importlib
 import threading
 import types
-import weakref
 from typing import Any
 
 from opentelemetry import context
-from wrapt import FunctionWrapper
 
 THREADING_MODULES = (
     "autogen.agentchat.conversable_agent",
@@ -76,37 +73,13 @@ class ThreadContextCarrier:
         self._replaced.clear()
 
 
-async def _run_sync_reply_with_context(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
-    """``a_generate_oai_reply`` with the executor hop made inside a copy of the current context."""
-    agent, *rest = args if instance is None else (instance, *args)
+async def run_sync_reply_in_context(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
+    """wrapt wrapper for ``a_generate_oai_reply``: the same executor hop, made inside a copy of the context.
+
+    Works bound (``agent.a_generate_oai_reply(...)``, as AG2's A2A server calls it) and unbound
+    (``reply_func(agent, ...)``, as ``a_generate_reply`` calls it).
+    """
+    agent, rest = (instance, args) if instance is not None else (args[0], args[1:])
     loop = asyncio.get_running_loop()
-    call = contextvars.copy_context().run
-    return await loop.run_in_executor(None, lambda: call(agent.generate_oai_reply, *rest, **kwargs))
-
-
-class ExecutorContextCarrier:
-    """Gives each agent's async LLM reply function a context-carrying twin, per agent, reversibly."""
-
-    def __init__(self, original: Any) -> None:
-        self.original = original
-        self.carrying = FunctionWrapper(original, _run_sync_reply_with_context)
-        self._agents: weakref.WeakSet[Any] = weakref.WeakSet()
-
-    def prepare(self, agent: Any) -> None:
-        """Swap the agent's reply entry on its first async turn (cheap no-op afterwards)."""
-        if agent in self._agents:
-            return
-        self._swap(agent, self.original, self.carrying)
-        self._agents.add(agent)
-
-    def restore_all(self) -> None:
-        """Put every touched agent's original reply function back."""
-        for agent in list(self._agents):
-            self._swap(agent, self.carrying, self.original)
-        self._agents.clear()
-
-    @staticmethod
-    def _swap(agent: Any, old: Any, new: Any) -> None:
-        for entry in getattr(agent, "_reply_func_list", ()):
-            if entry.get("reply_func") is old:
-                entry["reply_func"] = new
+    run_in_context = contextvars.copy_context().run
+    return await loop.run_in_executor(None, lambda: run_in_context(agent.generate_oai_reply, *rest, **kwargs))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +26,7 @@ from opentelemetry_instrumentation_ag2.config import Settings
 logger = logging.getLogger(__name__)
 
 _CONVERSATION_ID = context.create_key("ag2-conversation-id")
-_AGENT_NAME = context.create_key("ag2-agent-name")
+_AGENT_TURN = context.create_key("ag2-agent-turn")
 
 
 @dataclass
@@ -37,9 +38,16 @@ class SpanStart:
     kind: SpanKind = SpanKind.INTERNAL
     conversation_id: str | None = None
     """Set to open a new conversation scope: children carry this ``gen_ai.conversation.id``."""
-    agent_name: str | None = None
+    agent: Any = None
     """Set on an agent's turn: work beneath it that knows no agent (code executors) is named after it."""
+    context_values: dict[str, Any] = field(default_factory=dict)
+    """Further values for the span's context (keys from ``opentelemetry.context.create_key``)."""
+    parent: context.Context | None = None
+    """The parent context when not the current one (e.g. extracted from a request's headers)."""
 
+
+THIS_SPAN = object()
+"""A ``SpanStart.context_values`` value standing for the span being started."""
 
 Describe = Callable[[Any, tuple, dict], "SpanStart | None"]
 Finish = Callable[[Span, Any], None]
@@ -50,9 +58,9 @@ def current_conversation_id() -> str | None:
     return context.get_value(_CONVERSATION_ID)  # type: ignore[return-value]
 
 
-def current_agent_name() -> str | None:
-    """The name of the agent whose turn the current context is in."""
-    return context.get_value(_AGENT_NAME)  # type: ignore[return-value]
+def current_agent() -> Any:
+    """The agent whose turn the current context is in (reset by each new conversation)."""
+    return context.get_value(_AGENT_TURN)
 
 
 def mark_failed(span: Span, error_type: str, description: str | None = None) -> None:
@@ -73,7 +81,7 @@ class ActiveSpan:
     __slots__ = ("_token", "span")
 
     def __init__(self, tracer: Tracer, start: SpanStart) -> None:
-        parent = context.get_current()
+        parent = start.parent if start.parent is not None else context.get_current()
         conversation_id = start.conversation_id or parent.get(_CONVERSATION_ID)
         if conversation_id:
             start.attributes[GEN_AI_CONVERSATION_ID] = conversation_id
@@ -81,8 +89,11 @@ class ActiveSpan:
         ctx = trace.set_span_in_context(self.span, parent)
         if start.conversation_id:
             ctx = context.set_value(_CONVERSATION_ID, start.conversation_id, ctx)
-        if start.agent_name:
-            ctx = context.set_value(_AGENT_NAME, start.agent_name, ctx)
+            ctx = context.set_value(_AGENT_TURN, None, ctx)
+        if start.agent is not None:
+            ctx = context.set_value(_AGENT_TURN, start.agent, ctx)
+        for key, value in start.context_values.items():
+            ctx = context.set_value(key, self.span if value is THIS_SPAN else value, ctx)
         self._token = context.attach(ctx)
 
     def finish(self, finish: Finish | None, result: Any) -> None:
@@ -113,10 +124,12 @@ class Telemetry:
     def __init__(self, tracer: Tracer, settings: Settings) -> None:
         self.tracer = tracer
         self.settings = settings
+        self.enabled = True
+        """False after ``uninstrument()``: wrappers left on objects built meanwhile then make no spans."""
 
     def begin(self, describe: Describe, instance: Any, args: tuple, kwargs: dict) -> ActiveSpan | None:
         """Start the span ``describe`` asks for, or ``None`` when suppressed, declined or broken."""
-        if not is_instrumentation_enabled():
+        if not (self.enabled and is_instrumentation_enabled()):
             return None
         try:
             start = describe(instance, args, kwargs)
@@ -124,6 +137,10 @@ class Telemetry:
         except Exception:
             logger.debug("ag2 instrumentation failed to start a span", exc_info=True)
             return None
+
+    def span(self, describe: Describe, instance: Any, args: tuple, kwargs: dict) -> AbstractContextManager:
+        """``begin`` as a context manager yielding the span, or ``None`` when no span is made."""
+        return self.begin(describe, instance, args, kwargs) or nullcontext()
 
     def traced(self, describe: Describe, finish: Finish | None = None, *, is_async: bool = False) -> Callable:
         """A wrapt wrapper making the span ``describe`` describes around each call."""

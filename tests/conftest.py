@@ -2,21 +2,49 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
 
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from examples.scripted_model import ScriptedLLM
 from opentelemetry_instrumentation_ag2 import AG2Instrumentor
 
-from .scripted_llm import ScriptedLLM
+
+class SpanCollector(InMemorySpanExporter):
+    """An in-memory exporter a test can wait on (spans of servers in other threads end after the reply)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._changed = threading.Condition()
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        result = super().export(spans)
+        with self._changed:
+            self._changed.notify_all()
+        return result
+
+    def wait_for(
+        self, predicate: Callable[[tuple[ReadableSpan, ...]], bool], timeout: float = 15.0
+    ) -> tuple[ReadableSpan, ...]:
+        """The finished spans, once ``predicate`` holds for them."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while not predicate(spans := self.get_finished_spans()):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"spans never matched; got {[s.name for s in spans]}")
+                self._changed.wait(remaining)
+        return spans
 
 
 @pytest.fixture
-def span_exporter() -> InMemorySpanExporter:
-    return InMemorySpanExporter()
+def span_exporter() -> SpanCollector:
+    return SpanCollector()
 
 
 @pytest.fixture

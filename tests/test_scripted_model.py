@@ -1,4 +1,4 @@
-"""Tests for the scripted OpenAI-compatible server in ``tests/scripted_llm.py``."""
+"""Tests for the scripted OpenAI-compatible server in ``examples/scripted_model.py``."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ import httpx
 import openai
 import pytest
 
-from .scripted_llm import ScriptedLLM
+from examples.scripted_model import ScriptedLLM
 
-SCRIPT = Path(__file__).with_name("scripted_llm.py")
+SCRIPT = Path(__file__).resolve().parent.parent / "examples" / "scripted_model.py"
 MODEL = "gpt-4o-mini"
 
 

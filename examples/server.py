@@ -1,0 +1,65 @@
+"""The seed's tech_agent A2A server, with no tracing code: run it under ``opentelemetry-instrument``.
+
+    OTEL_SERVICE_NAME=tech-agent-service opentelemetry-instrument python examples/server.py --port 18123
+
+Prints ``READY <agent url>`` once it accepts connections. ``--port 0`` picks a free port.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+
+import uvicorn
+from autogen import ConversableAgent
+from autogen.a2a import A2aAgentServer
+from model import model_config
+
+SCRIPTED_REPLIES = {
+    "tech_agent": [
+        "Run it under gdb (`gdb --args python app.py`), then type `run` and `bt` at the crash.",
+        "TERMINATE",
+    ],
+    "research_agent": ["Intermittent 500s usually point at resource exhaustion; check pool sizes.", "TERMINATE"],
+}
+SYSTEM_MESSAGES = {
+    "tech_agent": "You solve technical problems. Provide clear, actionable solutions.",
+    "research_agent": "You research questions and summarise what is known.",
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=18123)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--name", default="tech_agent", choices=sorted(SYSTEM_MESSAGES))
+    options = parser.parse_args()
+
+    llm_config, scripted = model_config(SCRIPTED_REPLIES[options.name])
+    agent = ConversableAgent(
+        name=options.name,
+        system_message=SYSTEM_MESSAGES[options.name],
+        llm_config=llm_config,
+        human_input_mode="NEVER",
+    )
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((options.host, options.port))
+    except OSError as error:
+        raise SystemExit(f"cannot listen on {options.host}:{options.port}: {error.strerror}") from None
+    sock.listen(128)
+    url = f"http://{options.host}:{sock.getsockname()[1]}/"
+
+    app = A2aAgentServer(agent, url=url).build()
+    print(f"READY {url}", flush=True)
+    try:
+        uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
+    finally:
+        if scripted is not None:
+            scripted.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""The client side of A2A: one CLIENT span per remote call, and trace context on every request it sends.
+
+* ``A2aRemoteAgent.a_generate_remote_reply`` (reached through the agent's ``_reply_func_list``, see
+  :mod:`.reply_swaps`) makes the ``invoke_agent {agent}`` CLIENT span of each remote call.
+* ``httpx.AsyncClient.send`` injects the current context with the global propagator into every request
+  sent while such a span is current (agent card, ``message/stream``, ``message/send``, ``tasks/get``...),
+  at send time, whatever client factory or transport built the client.
+* ``A2aRemoteAgent._ask_streaming`` / ``_ask_polling`` put the A2A context and task ids on the span.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import urlsplit
+
+from opentelemetry import context, propagate, trace
+from opentelemetry.trace import SpanKind
+
+from opentelemetry_instrumentation_ag2 import attributes as attr
+from opentelemetry_instrumentation_ag2.content import output_json
+from opentelemetry_instrumentation_ag2.patching import Patch
+from opentelemetry_instrumentation_ag2.reply_swaps import ReplyFunctionSwaps, as_method
+from opentelemetry_instrumentation_ag2.spans import SpanStart, Telemetry
+
+logger = logging.getLogger(__name__)
+
+CLIENT_MODULE = "autogen.a2a.client"
+_IN_REMOTE_CALL = context.create_key("ag2-a2a-remote-call")
+
+
+def _port(url: str) -> int | None:
+    parts = urlsplit(url)
+    return parts.port or {"https": 443, "http": 80}.get(parts.scheme)
+
+
+class RemoteAgentSpans:
+    """Describes and finishes the CLIENT span of a remote agent call."""
+
+    def __init__(self, telemetry: Telemetry) -> None:
+        self.telemetry = telemetry
+
+    def remote_call(self, agent: Any, args: tuple, kwargs: dict) -> SpanStart:
+        url = str(getattr(agent, "url", ""))
+        attributes: dict[str, Any] = {
+            attr.AG2_SPAN_TYPE: attr.SPAN_TYPE_AGENT,
+            attr.GEN_AI_OPERATION_NAME: attr.OPERATION_INVOKE_AGENT,
+            attr.GEN_AI_AGENT_NAME: agent.name,
+            attr.GEN_AI_AGENT_REMOTE: True,
+            attr.SERVER_ADDRESS: url,
+        }
+        port = _port(url)
+        if port:
+            attributes[attr.SERVER_PORT] = port
+        return SpanStart(
+            f"invoke_agent {agent.name}",
+            attributes,
+            SpanKind.CLIENT,
+            agent=agent,
+            context_values={_IN_REMOTE_CALL: True},
+        )
+
+    def remote_reply(self, span: trace.Span, result: Any) -> None:
+        _, reply = result
+        if self.telemetry.settings.content_on_spans and reply is not None:
+            span.set_attribute(attr.GEN_AI_OUTPUT_MESSAGES, output_json(reply))
+
+
+def inject_trace_context(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
+    """wrapt wrapper for ``httpx.AsyncClient.send``: inject the context into requests of a remote call."""
+    if context.get_value(_IN_REMOTE_CALL):
+        try:
+            request = args[0] if args else kwargs["request"]
+            propagate.inject(request.headers)
+        except Exception:
+            logger.debug("ag2 instrumentation failed to inject trace context", exc_info=True)
+    return wrapped(*args, **kwargs)
+
+
+def observe_exchange(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
+    """wrapt wrapper for ``_ask_streaming`` / ``_ask_polling``: A2A ids onto the remote call's span."""
+    events = wrapped(*args, **kwargs)
+    if not context.get_value(_IN_REMOTE_CALL):
+        return events
+    span = trace.get_current_span()
+    try:
+        message = args[1] if len(args) > 1 else kwargs["message"]
+        context_id = getattr(message, "context_id", None)
+        if context_id:
+            span.set_attribute(attr.A2A_CONTEXT_ID, context_id)
+            span.set_attribute(attr.GEN_AI_CONVERSATION_ID, context_id)
+    except Exception:
+        logger.debug("ag2 instrumentation failed to read the A2A message", exc_info=True)
+    return _record_tasks(events, span)
+
+
+async def _record_tasks(events: AsyncIterator[Any], span: trace.Span) -> AsyncIterator[Any]:
+    """Pass the A2A events through, noting the task id and its last state."""
+    try:
+        async for event in events:
+            if isinstance(event, tuple) and event and event[0] is not None:
+                _note_task(span, event[0])
+            yield event
+    finally:
+        await events.aclose()
+
+
+def _note_task(span: trace.Span, task: Any) -> None:
+    try:
+        span.set_attribute(attr.A2A_TASK_ID, str(task.id))
+        state = getattr(getattr(task, "status", None), "state", None)
+        if state is not None:
+            span.set_attribute(attr.A2A_TASK_STATE, str(getattr(state, "value", state)))
+    except Exception:
+        logger.debug("ag2 instrumentation failed to read an A2A task", exc_info=True)
+
+
+A2A_SDK_TRACING_ENV = "OTEL_INSTRUMENTATION_A2A_SDK_ENABLED"
+
+
+def quiet_a2a_sdk_tracing() -> None:
+    """Turn off a2a-sdk's built-in per-method spans (dozens per request, doubling ours) unless the user chose.
+
+    a2a-sdk reads the variable once, when it is first imported; set it to ``true`` to keep those spans.
+    """
+    if "a2a" not in sys.modules:
+        os.environ.setdefault(A2A_SDK_TRACING_ENV, "false")
+
+
+def a2a_client_patches(telemetry: Telemetry, swaps: ReplyFunctionSwaps) -> list[Patch]:
+    """The A2A client patches, or none when ``autogen.a2a`` is not importable."""
+    quiet_a2a_sdk_tracing()
+    try:
+        from autogen.a2a.client import A2aRemoteAgent
+    except ImportError:
+        return []
+    spans = RemoteAgentSpans(telemetry)
+    remote_call = telemetry.traced(spans.remote_call, spans.remote_reply, is_async=True)
+    swaps.add(A2aRemoteAgent.a_generate_remote_reply, as_method(remote_call))
+    return [
+        Patch("httpx", "AsyncClient.send", inject_trace_context),
+        Patch(CLIENT_MODULE, "A2aRemoteAgent._ask_streaming", observe_exchange),
+        Patch(CLIENT_MODULE, "A2aRemoteAgent._ask_polling", observe_exchange),
+    ]

@@ -1,0 +1,216 @@
+"""The server side of A2A: an ``a2a-execution`` SERVER span per request, and the served agent's spans.
+
+* ``A2aAgentServer.build()`` / ``build_starlette_app()`` get :class:`A2AServerMiddleware`, a pure-ASGI
+  middleware that continues the caller's trace from the request headers (global propagator) or starts
+  a new one, and records the HTTP method, route, status and JSON-RPC method.
+* ``AutogenAgentExecutor.execute`` (where AG2 really runs the served agent, without ``generate_reply``)
+  makes ``conversation {agent} → invoke_agent {agent}`` under it and puts the A2A task and context ids
+  on the ``a2a-execution`` span; an agent failure marks that span ERROR although HTTP says 200.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from contextlib import ExitStack
+from typing import Any
+
+from opentelemetry import context, propagate, trace
+from opentelemetry.propagators.textmap import Getter
+from opentelemetry.trace import SpanKind
+
+from opentelemetry_instrumentation_ag2 import attributes as attr
+from opentelemetry_instrumentation_ag2.agents import AgentSpans
+from opentelemetry_instrumentation_ag2.patching import Patch
+from opentelemetry_instrumentation_ag2.spans import THIS_SPAN, SpanStart, Telemetry, mark_failed, record_exception
+
+logger = logging.getLogger(__name__)
+
+SERVER_MODULE = "autogen.a2a.server"
+EXECUTOR_MODULE = "autogen.a2a.agent_executor"
+MAX_BODY_PEEK = 64 * 1024
+_RPC_METHOD = re.compile(r"^[A-Za-z][A-Za-z0-9_./-]{0,63}$")
+_SERVER_SPAN = context.create_key("ag2-a2a-server-span")
+
+
+class _AsgiHeaders(Getter[dict]):
+    """Reads trace-context headers from an ASGI scope (names are lower-case bytes)."""
+
+    def get(self, carrier: dict, key: str) -> list[str] | None:
+        wanted = key.lower().encode("latin-1")
+        values = [value.decode("latin-1") for name, value in carrier.get("headers") or () if name.lower() == wanted]
+        return values or None
+
+    def keys(self, carrier: dict) -> list[str]:
+        return [name.decode("latin-1") for name, _ in carrier.get("headers") or ()]
+
+
+_HEADERS = _AsgiHeaders()
+
+
+def _route(app: Any, scope: dict) -> str | None:
+    from starlette.routing import Match
+
+    for route in getattr(app, "routes", ()):
+        match, _ = route.matches(scope)
+        if match is Match.FULL:
+            return getattr(route, "path", None)
+    return None
+
+
+def _rpc_method(body: bytes) -> str | None:
+    try:
+        method = json.loads(body).get("method")
+    except (ValueError, AttributeError):
+        return None
+    return method if isinstance(method, str) and _RPC_METHOD.match(method) else None
+
+
+class A2AServerMiddleware:
+    """Pure-ASGI middleware making the ``a2a-execution`` SERVER span of every HTTP request."""
+
+    def __init__(self, app: Any, telemetry: Telemetry, routes_of: Any = None) -> None:
+        self.app = app
+        self.telemetry = telemetry
+        self.routes_of = routes_of
+
+    def describe(self, _: Any, args: tuple, kwargs: dict) -> SpanStart:
+        (scope,) = args
+        current = trace.get_current_span().get_span_context()
+        # continue the caller's trace; an outer server instrumentation has already done so
+        parent = None if current.is_valid else propagate.extract(scope, getter=_HEADERS, context=context.Context())
+        attributes: dict[str, Any] = {
+            attr.HTTP_REQUEST_METHOD: scope.get("method", "_OTHER"),
+            attr.URL_PATH: scope.get("path", ""),
+            attr.URL_SCHEME: scope.get("scheme", "http"),
+        }
+        route = _route(self.routes_of, scope)
+        if route:
+            attributes[attr.HTTP_ROUTE] = route
+        server = scope.get("server")
+        if server:
+            attributes[attr.SERVER_ADDRESS], attributes[attr.SERVER_PORT] = server[0], server[1]
+        client = scope.get("client")
+        if client:
+            attributes[attr.CLIENT_ADDRESS] = client[0]
+        return SpanStart(
+            attr.A2A_EXECUTION_SPAN,
+            attributes,
+            SpanKind.SERVER,
+            parent=parent,
+            context_values={_SERVER_SPAN: THIS_SPAN},
+        )
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope.get("type") != "http":
+            await self.app(scope, receive, send)
+            return
+        active = self.telemetry.begin(self.describe, None, (scope,), {})
+        if active is None:
+            await self.app(scope, receive, send)
+            return
+        span = active.span
+        body = bytearray()
+
+        async def receive_peeking() -> dict:
+            message = await receive()
+            if message.get("type") == "http.request" and len(body) <= MAX_BODY_PEEK:
+                body.extend(message.get("body", b""))
+                if not message.get("more_body") and len(body) <= MAX_BODY_PEEK:
+                    method = _rpc_method(bytes(body))
+                    if method:
+                        span.set_attribute(attr.RPC_SYSTEM_NAME, "jsonrpc")
+                        span.set_attribute(attr.RPC_METHOD, method)
+            return message
+
+        async def send_recording(message: dict) -> None:
+            if message.get("type") == "http.response.start":
+                status = int(message.get("status", 0))
+                span.set_attribute(attr.HTTP_RESPONSE_STATUS_CODE, status)
+                if status >= 500:
+                    mark_failed(span, str(status))
+            await send(message)
+
+        with active:
+            await self.app(scope, receive_peeking, send_recording)
+
+
+class ServedAgentSpans:
+    """The served agent's ``conversation`` and ``invoke_agent`` spans around ``AutogenAgentExecutor.execute``."""
+
+    def __init__(self, telemetry: Telemetry, agent_spans: AgentSpans) -> None:
+        self.telemetry = telemetry
+        self.agent_spans = agent_spans
+
+    def conversation(self, agent: Any, args: tuple, kwargs: dict) -> SpanStart:
+        request = args[0] if args else kwargs["context"]
+        start = self.agent_spans.conversation(agent, (), {})
+        if request.context_id:
+            start.conversation_id = str(request.context_id)
+            start.attributes[attr.A2A_CONTEXT_ID] = str(request.context_id)
+        if request.task_id:
+            start.attributes[attr.A2A_TASK_ID] = str(request.task_id)
+        return start
+
+    def turn(self, agent: Any, args: tuple, kwargs: dict) -> SpanStart:
+        return self.agent_spans.agent_turn(agent, (), {})
+
+    async def execute(self, wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
+        """wrapt wrapper for ``AutogenAgentExecutor.execute``."""
+        agent = getattr(getattr(instance, "agent", None), "agent", None)
+        if agent is None:
+            return await wrapped(*args, **kwargs)
+        server_span: trace.Span | None = context.get_value(_SERVER_SPAN)  # type: ignore[assignment]
+        self._annotate_server_span(server_span, args, kwargs)
+        with ExitStack() as spans:
+            spans.enter_context(self.telemetry.span(self.conversation, agent, args, kwargs))
+            spans.enter_context(self.telemetry.span(self.turn, agent, args, kwargs))
+            try:
+                return await wrapped(*args, **kwargs)
+            except BaseException as exc:
+                if server_span is not None:
+                    record_exception(server_span, exc)
+                raise
+
+    @staticmethod
+    def _annotate_server_span(span: trace.Span | None, args: tuple, kwargs: dict) -> None:
+        if span is None:
+            return
+        try:
+            request = args[0] if args else kwargs["context"]
+            if request.task_id:
+                span.set_attribute(attr.A2A_TASK_ID, str(request.task_id))
+            if request.context_id:
+                span.set_attribute(attr.A2A_CONTEXT_ID, str(request.context_id))
+        except Exception:
+            logger.debug("ag2 instrumentation failed to read the A2A request", exc_info=True)
+
+
+def add_server_middleware(telemetry: Telemetry) -> Any:
+    """wrapt wrapper for ``A2aAgentServer.build``: the built app gets :class:`A2AServerMiddleware`."""
+
+    def wrapper(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
+        app = wrapped(*args, **kwargs)
+        try:
+            app.add_middleware(A2AServerMiddleware, telemetry=telemetry, routes_of=app)
+        except Exception:
+            logger.debug("ag2 instrumentation could not add its middleware to %r", app, exc_info=True)
+        return app
+
+    return wrapper
+
+
+def a2a_server_patches(telemetry: Telemetry, agent_spans: AgentSpans) -> list[Patch]:
+    """The A2A server patches, or none when ``autogen.a2a`` is not importable."""
+    try:
+        import autogen.a2a  # noqa: F401
+    except ImportError:
+        return []
+    middleware = add_server_middleware(telemetry)
+    served = ServedAgentSpans(telemetry, agent_spans)
+    return [
+        Patch(SERVER_MODULE, "A2aAgentServer.build_starlette_app", middleware),
+        Patch(SERVER_MODULE, "A2aAgentServer.build", middleware),
+        Patch(EXECUTOR_MODULE, "AutogenAgentExecutor.execute", served.execute),
+    ]
