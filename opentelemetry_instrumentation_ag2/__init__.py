@@ -32,11 +32,12 @@ from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 from opentelemetry.semconv.schemas import Schemas
 from opentelemetry.trace import get_tracer
 
-from opentelemetry_instrumentation_ag2.a2a_client import a2a_client_patches
+from opentelemetry_instrumentation_ag2.a2a_client import a2a_client_patches, quiet_a2a_sdk_tracing
 from opentelemetry_instrumentation_ag2.a2a_server import a2a_server_patches
 from opentelemetry_instrumentation_ag2.agents import AgentSpans, agent_patches
 from opentelemetry_instrumentation_ag2.config import Settings
 from opentelemetry_instrumentation_ag2.context_carry import ThreadContextCarrier, run_sync_reply_in_context
+from opentelemetry_instrumentation_ag2.group_chat import group_chat_patches
 from opentelemetry_instrumentation_ag2.llm import llm_patches
 from opentelemetry_instrumentation_ag2.package import _instruments, _instruments_any
 from opentelemetry_instrumentation_ag2.patching import Patch
@@ -67,6 +68,7 @@ class AG2Instrumentor(BaseInstrumentor):
         return get_dependency_conflicts(_instruments, _instruments_any)
 
     def _instrument(self, **kwargs: Any) -> None:
+        quiet_a2a_sdk_tracing()  # before anything imports a2a-sdk
         from autogen.agentchat.conversable_agent import ConversableAgent
 
         tracer = get_tracer(__name__, __version__, kwargs.get("tracer_provider"), schema_url=Schemas.V1_37_0.value)
@@ -82,6 +84,7 @@ class AG2Instrumentor(BaseInstrumentor):
                 run_sync_reply_in_context,
             ),
             *agent_patches(agent_spans),
+            *group_chat_patches(telemetry, agent_spans, self._swaps),
             *llm_patches(telemetry),
             *a2a_client_patches(telemetry, self._swaps),
             *a2a_server_patches(telemetry, agent_spans),

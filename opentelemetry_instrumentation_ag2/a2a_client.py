@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import sys
@@ -94,7 +95,8 @@ def observe_exchange(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> 
             span.set_attribute(attr.GEN_AI_CONVERSATION_ID, context_id)
     except Exception:
         logger.debug("ag2 instrumentation failed to read the A2A message", exc_info=True)
-    return _record_tasks(events, span)
+    # AG2 >= 0.11 streams events; older releases return the reply from a coroutine
+    return _record_tasks(events, span) if inspect.isasyncgen(events) else events
 
 
 async def _record_tasks(events: AsyncIterator[Any], span: trace.Span) -> AsyncIterator[Any]:
@@ -132,7 +134,6 @@ def quiet_a2a_sdk_tracing() -> None:
 
 def a2a_client_patches(telemetry: Telemetry, swaps: ReplyFunctionSwaps) -> list[Patch]:
     """The A2A client patches, or none when ``autogen.a2a`` is not importable."""
-    quiet_a2a_sdk_tracing()
     try:
         from autogen.a2a.client import A2aRemoteAgent
     except ImportError:

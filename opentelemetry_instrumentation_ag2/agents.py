@@ -8,6 +8,7 @@ from typing import Any
 from opentelemetry.trace import Span
 
 from opentelemetry_instrumentation_ag2 import attributes as attr
+from opentelemetry_instrumentation_ag2 import scopes
 from opentelemetry_instrumentation_ag2.content import messages_json, output_json, text
 from opentelemetry_instrumentation_ag2.models import config_value, first_config, provider_name
 from opentelemetry_instrumentation_ag2.patching import Patch
@@ -38,13 +39,19 @@ class AgentSpans:
         return self.telemetry.settings.content_on_spans
 
     # conversation {agent}
-    def conversation(self, agent: Any, args: tuple, kwargs: dict) -> SpanStart:
+    def conversation(self, agent: Any, args: tuple, kwargs: dict) -> SpanStart | None:
+        if scopes.selecting_speaker():
+            return None  # AG2's internal speaker-selection chat is part of the speaker_selection span
+        recipient = _arg(args, kwargs, 0, "recipient")
+        if recipient is not None and scopes.is_group_manager(recipient):
+            if scopes.managing(recipient):
+                return None
+            return self.group_conversation(recipient, initiator=agent, kwargs=kwargs)
         attributes: dict[str, Any] = {
             attr.AG2_SPAN_TYPE: attr.SPAN_TYPE_CONVERSATION,
             attr.GEN_AI_OPERATION_NAME: attr.OPERATION_CONVERSATION,
             attr.GEN_AI_AGENT_NAME: agent.name,
         }
-        recipient = _arg(args, kwargs, 0, "recipient")
         if recipient is not None:
             attributes[attr.AG2_RECIPIENT_NAME] = getattr(recipient, "name", str(recipient))
         max_turns = kwargs.get("max_turns")
@@ -54,6 +61,29 @@ class AgentSpans:
         if self._content and isinstance(message, (str, dict)):
             attributes[attr.GEN_AI_INPUT_MESSAGES] = messages_json([message])
         return SpanStart(f"conversation {agent.name}", attributes, conversation_id=uuid.uuid4().hex)
+
+    def group_conversation(self, manager: Any, initiator: Any = None, kwargs: dict | None = None) -> SpanStart:
+        """``conversation {manager}``: the root of a group chat, however it was started."""
+        attributes: dict[str, Any] = {
+            attr.AG2_SPAN_TYPE: attr.SPAN_TYPE_CONVERSATION,
+            attr.GEN_AI_OPERATION_NAME: attr.OPERATION_CONVERSATION,
+            attr.GEN_AI_AGENT_NAME: manager.name,
+        }
+        if initiator is not None:
+            attributes[attr.AG2_INITIATOR_NAME] = initiator.name
+        groupchat = getattr(manager, "groupchat", None)
+        if groupchat is not None:
+            attributes[attr.AG2_GROUP_MAX_ROUND] = groupchat.max_round
+            attributes[attr.AG2_GROUP_AGENTS] = [agent.name for agent in groupchat.agents]
+        message = (kwargs or {}).get("message")
+        if self._content and isinstance(message, (str, dict)):
+            attributes[attr.GEN_AI_INPUT_MESSAGES] = messages_json([message])
+        return SpanStart(
+            f"conversation {manager.name}",
+            attributes,
+            conversation_id=uuid.uuid4().hex,
+            context_values={scopes.GROUP_MANAGER: manager},
+        )
 
     def conversation_result(self, span: Span, result: Any) -> None:
         span.set_attribute(attr.AG2_CHAT_ID, str(result.chat_id))
@@ -98,6 +128,10 @@ class AgentSpans:
     def invoke_agent(self, agent: Any, args: tuple, kwargs: dict) -> SpanStart | None:
         if current_agent() is agent:
             return None  # already inside this agent's turn (e.g. an A2A server's turn)
+        if scopes.is_group_manager(agent) and scopes.managing(agent):
+            return None  # the manager's turn is the group chat: its conversation span says it
+        if scopes.selecting_speaker() and agent.name == scopes.SELECTION_CHECKER:
+            return None
         return self.agent_turn(agent, args, kwargs)
 
     def agent_turn(self, agent: Any, args: tuple, kwargs: dict) -> SpanStart:
@@ -125,6 +159,10 @@ class AgentSpans:
             if messages:
                 attributes[attr.GEN_AI_INPUT_MESSAGES] = messages_json(messages[-1:])
         return SpanStart(f"invoke_agent {agent.name}", attributes, agent=agent)
+
+    def invoke_agent_sync(self, agent: Any, args: tuple, kwargs: dict) -> SpanStart | None:
+        self.swaps.prepare(agent)
+        return self.invoke_agent(agent, args, kwargs)
 
     def invoke_agent_async(self, agent: Any, args: tuple, kwargs: dict) -> SpanStart | None:
         self.swaps.prepare(agent)
@@ -228,7 +266,7 @@ def agent_patches(spans: AgentSpans) -> list[Patch]:
         ),
         Patch(AGENT_MODULE, agent + "initiate_chats", traced(spans.initiate_chats)),
         Patch(AGENT_MODULE, agent + "a_initiate_chats", traced(spans.initiate_chats, is_async=True)),
-        Patch(AGENT_MODULE, agent + "generate_reply", traced(spans.invoke_agent, spans.reply)),
+        Patch(AGENT_MODULE, agent + "generate_reply", traced(spans.invoke_agent_sync, spans.reply)),
         Patch(AGENT_MODULE, agent + "a_generate_reply", traced(spans.invoke_agent_async, spans.reply, is_async=True)),
         Patch(AGENT_MODULE, agent + "execute_function", traced(spans.execute_tool, spans.tool_result)),
         Patch(AGENT_MODULE, agent + "a_execute_function", traced(spans.execute_tool, spans.tool_result, is_async=True)),

@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 _CONVERSATION_ID = context.create_key("ag2-conversation-id")
 _AGENT_TURN = context.create_key("ag2-agent-turn")
+_CONVERSATION_SPAN = context.create_key("ag2-conversation-span")
 
 
 @dataclass
@@ -44,6 +45,8 @@ class SpanStart:
     """Further values for the span's context (keys from ``opentelemetry.context.create_key``)."""
     parent: context.Context | None = None
     """The parent context when not the current one (e.g. extracted from a request's headers)."""
+    expected: tuple[type[BaseException], ...] = ()
+    """Exceptions that are AG2's control flow here, not failures: they pass through unrecorded."""
 
 
 THIS_SPAN = object()
@@ -56,6 +59,11 @@ Finish = Callable[[Span, Any], None]
 def current_conversation_id() -> str | None:
     """The ``gen_ai.conversation.id`` of the innermost conversation in the current context."""
     return context.get_value(_CONVERSATION_ID)  # type: ignore[return-value]
+
+
+def current_conversation_span() -> Span | None:
+    """The innermost ``conversation`` span of the current context."""
+    return context.get_value(_CONVERSATION_SPAN)  # type: ignore[return-value]
 
 
 def current_agent() -> Any:
@@ -78,7 +86,7 @@ def record_exception(span: Span, exc: BaseException) -> None:
 class ActiveSpan:
     """A started span made current; leaving it records any exception, restores the context and ends it."""
 
-    __slots__ = ("_token", "span")
+    __slots__ = ("_expected", "_token", "span")
 
     def __init__(self, tracer: Tracer, start: SpanStart) -> None:
         parent = start.parent if start.parent is not None else context.get_current()
@@ -89,12 +97,14 @@ class ActiveSpan:
         ctx = trace.set_span_in_context(self.span, parent)
         if start.conversation_id:
             ctx = context.set_value(_CONVERSATION_ID, start.conversation_id, ctx)
+            ctx = context.set_value(_CONVERSATION_SPAN, self.span, ctx)
             ctx = context.set_value(_AGENT_TURN, None, ctx)
         if start.agent is not None:
             ctx = context.set_value(_AGENT_TURN, start.agent, ctx)
         for key, value in start.context_values.items():
             ctx = context.set_value(key, self.span if value is THIS_SPAN else value, ctx)
-        self._token = context.attach(ctx)
+        self._expected = start.expected
+        self._token = context.attach(ctx)  # last: nothing after it may fail
 
     def finish(self, finish: Finish | None, result: Any) -> None:
         """Read the wrapped call's result onto the span; a failure here is telemetry's, not the app's."""
@@ -110,7 +120,7 @@ class ActiveSpan:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
         try:
-            if exc is not None:
+            if exc is not None and not isinstance(exc, self._expected):
                 record_exception(self.span, exc)
             context.detach(self._token)
             self.span.end()

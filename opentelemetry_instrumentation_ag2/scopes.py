@@ -1,0 +1,31 @@
+"""Context scopes the wrappers consult to shape the tree: the group chat under way, a speaker selection."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opentelemetry import context
+
+GROUP_MANAGER = context.create_key("ag2-group-manager")
+"""The ``GroupChatManager`` whose ``conversation`` span is current: its own turn and ``run_chat`` add no span."""
+
+SELECTING_SPEAKER = context.create_key("ag2-selecting-speaker")
+"""Set inside ``speaker_selection``: AG2's internal selection chat shows only the selecting agent's turn."""
+
+SELECTION_CHECKER = "checking_agent"
+"""The name of the agent AG2 creates to validate a selected speaker's name."""
+
+
+def is_group_manager(agent: Any) -> bool:
+    """Whether the agent runs a group chat (``GroupChatManager`` or a subclass)."""
+    return hasattr(type(agent), "run_chat")
+
+
+def managing(agent: Any) -> bool:
+    """Whether the current context is already inside this manager's group-chat conversation."""
+    return context.get_value(GROUP_MANAGER) is agent
+
+
+def selecting_speaker() -> bool:
+    """Whether a speaker selection is under way in the current context."""
+    return bool(context.get_value(SELECTING_SPEAKER))
