@@ -6,16 +6,18 @@ import os
 from collections.abc import Sequence
 
 from autogen import LLMConfig
-from scripted_model import ScriptedLLM
+from scripted_model import Reply, ScriptedLLM
 
 MODEL = "gpt-4o-mini"
 
 
-def model_config(scripted_replies: Sequence[str]) -> tuple[LLMConfig, ScriptedLLM | None]:
+def model_config(
+    scripted_replies: Sequence[Reply] = (), default: Reply = "TERMINATE"
+) -> tuple[LLMConfig, ScriptedLLM | None]:
     """The LLM config to use, and the scripted server standing in for the model (to stop at exit) if any."""
     if os.environ.get("OPENAI_API_KEY"):
         return LLMConfig({"model": MODEL}), None
-    scripted = ScriptedLLM(scripted_replies, default="TERMINATE").start()
+    scripted = ScriptedLLM(scripted_replies, default=default).start()
     config = LLMConfig(
         {"api_type": "openai", "model": MODEL, "api_key": "scripted", "base_url": scripted.base_url},
         cache_seed=None,

@@ -63,13 +63,17 @@ __all__ = [
     "group_by_trace",
     "is_connected",
     "main",
+    "make_console",
     "parse_export",
     "render_trace",
+    "spans_as_json",
+    "summarize",
     "trace_tree",
 ]
 
 HOST = "127.0.0.1"
 KEY_ATTRIBUTES: tuple[str, ...] = (
+    "ag2.speaker_selection.selected",
     "gen_ai.agent.remote",
     "server.address",
     "gen_ai.usage.input_tokens",
@@ -246,6 +250,7 @@ class Forwarder:
         self._queue: queue.Queue[bytes | None] = queue.Queue()
         self._errors_seen: set[str] = set()
         self._channel: grpc.Channel | None = None
+        self._closed = False
         self._thread = threading.Thread(target=self._run, name="otlp-forwarder", daemon=True)
         self._thread.start()
 
@@ -260,7 +265,10 @@ class Forwarder:
         self._queue.put(body)
 
     def close(self, timeout: float = _SHUTDOWN_TIMEOUT) -> None:
-        """Send what is queued (up to ``timeout`` seconds), then stop."""
+        """Send what is queued (up to ``timeout`` seconds), then stop (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
         self._queue.put(None)
         self._thread.join(timeout)
         if self._channel is not None:
@@ -589,6 +597,11 @@ class TraceReceiver:
     # -- collected data ------------------------------------------------------------------------------------------
 
     @property
+    def forwarder(self) -> Forwarder | None:
+        """Where every trace export is also sent, if anywhere."""
+        return self._forwarder
+
+    @property
     def grpc_endpoint(self) -> str:
         """``http://HOST:PORT`` of the OTLP/gRPC server."""
         if self._grpc_port is None:
@@ -702,7 +715,11 @@ def _span_label(span: ReceivedSpan, styles: dict[str, str], attributes: Sequence
 
 
 def trace_tree(
-    spans: Sequence[ReceivedSpan], *, attributes: Sequence[str] = KEY_ATTRIBUTES, title: str | None = None
+    spans: Sequence[ReceivedSpan],
+    *,
+    attributes: Sequence[str] = KEY_ATTRIBUTES,
+    title: str | None = None,
+    title_suffix: str = "",
 ) -> Tree:
     """The spans of one trace as a ``rich`` tree: children under their parent, in start order.
 
@@ -718,7 +735,7 @@ def trace_tree(
             f"trace {', '.join(trace_ids) or '-'}  ·  {len(spans)} spans  ·  {len(services)} services: "
             f"{', '.join(services)}  ·  {(end - start) / 1e6:.1f} ms"
         )
-    tree = Tree(Text(title, "bold"), guide_style="dim")
+    tree = Tree(Text.assemble((title, "bold"), (title_suffix, "yellow")), guide_style="dim")
     ids = {span.span_id for span in spans}
     children: dict[str | None, list[ReceivedSpan]] = defaultdict(list)
     for span in spans:
@@ -754,13 +771,29 @@ def make_console(**options: Any) -> Console:
 
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Receive OTLP traces on 127.0.0.1 and print each one as a tree.")
-    parser.add_argument("--grpc-port", type=int, default=4317, help="OTLP/gRPC port (default 4317, 0 = any free)")
-    parser.add_argument("--http-port", type=int, default=4318, help="OTLP/HTTP port (default 4318, 0 = any free)")
-    parser.add_argument("--quiet-ms", type=float, default=1000, help="print a trace once it had no new span for this")
-    parser.add_argument("--forward", metavar="URL", help="also send everything to this OTLP endpoint")
-    parser.add_argument("--forward-protocol", choices=("grpc", "http/protobuf"), default="grpc")
-    parser.add_argument("--attribute", action="append", default=[], help="another attribute to show (repeatable)")
+    parser = argparse.ArgumentParser(
+        description="Receive OTLP traces on 127.0.0.1 and print each one as a tree.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--grpc-port", type=int, default=4317, help="OTLP/gRPC port (0 = any free one)")
+    parser.add_argument("--http-port", type=int, default=4318, help="OTLP/HTTP port (0 = any free one)")
+    parser.add_argument(
+        "--quiet-ms",
+        type=float,
+        default=1000,
+        help="print a trace once it had no new span for this long",
+    )
+    parser.add_argument(
+        "--incomplete-ms",
+        type=float,
+        default=10_000,
+        help="... or for this long when some span's parent has not arrived",
+    )
+    parser.add_argument("--forward", metavar="URL", help="also send every trace to this OTLP endpoint")
+    parser.add_argument(
+        "--forward-protocol", choices=("grpc", "http/protobuf"), default="grpc", help="OTLP protocol of --forward"
+    )
+    parser.add_argument("--attribute", action="append", default=[], help="also show this attribute (repeatable)")
     parser.add_argument("--json", action="store_true", help="print each trace as one JSON line instead of a tree")
     return parser.parse_args(argv)
 
@@ -797,33 +830,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the receiver until interrupted, printing every trace once it is quiet."""
     options = _parse_args(argv)
     console = make_console()
+    banner = make_console(stderr=True) if options.json else console  # keep stdout pure JSON lines
     attributes = (*KEY_ATTRIBUTES, *options.attribute)
-    printing = threading.Lock()
+    shown: set[str] = set()
 
-    def show(trace_id: str, spans: list[ReceivedSpan]) -> None:
-        with printing:
-            if options.json:
-                print(json.dumps({"trace_id": trace_id, "spans": spans_as_json(spans)}), flush=True)
-            else:
-                console.print(trace_tree(spans, attributes=attributes))
-                console.print()
+    def show(trace_id: str, spans: list[ReceivedSpan]) -> None:  # called from one thread only
+        if options.json:
+            print(json.dumps({"trace_id": trace_id, "spans": spans_as_json(spans)}), flush=True)
+            return
+        again = "  (again: more spans arrived)" if trace_id in shown else ""
+        shown.add(trace_id)
+        console.print(trace_tree(spans, attributes=attributes, title_suffix=again))
+        console.print()
 
     try:
         forwarder = Forwarder(options.forward, options.forward_protocol) if options.forward else None
     except ValueError as exc:
-        console.print(f"[red]{exc}[/]")
+        banner.print(f"[red]{exc}[/]")
         return 2
     receiver = TraceReceiver(
         grpc_port=options.grpc_port,
         http_port=options.http_port,
         on_trace=show,
         quiet_ms=options.quiet_ms,
+        incomplete_ms=options.incomplete_ms,
         forwarder=forwarder,
     )
     try:
         receiver.start()
     except ReceiverStartError as exc:
-        console.print(f"[red]{exc}[/]")
+        banner.print(f"[red]{exc}[/]")
         return 1
     stop = threading.Event()
 
@@ -832,7 +868,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    console.print(
+    banner.print(
         f"Receiving OTLP on {receiver.grpc_endpoint} (gRPC) and {receiver.http_endpoint} (HTTP/protobuf)"
         + (f", forwarding to {options.forward}" if options.forward else "")
         + f".\nPoint your apps at it: OTEL_EXPORTER_OTLP_ENDPOINT={receiver.grpc_endpoint}   (Ctrl-C to stop)",

@@ -64,7 +64,10 @@ def handoff_reason(kwargs: dict) -> str:
     user = kwargs.get("user_agent")
     if user is not None and last_speaker is user and not user.handoffs.after_works:
         return "after_user"
-    return f"after_work:{type(kwargs.get('group_after_work')).__name__}"
+    after_works = getattr(getattr(last_speaker, "handoffs", None), "after_works", None)
+    if after_works:
+        return f"after_work:{type(after_works[-1].target).__name__}"
+    return f"group_after_work:{type(kwargs.get('group_after_work')).__name__}"
 
 
 class GroupChatSpans:
@@ -126,6 +129,8 @@ class GroupChatSpans:
         span = trace.get_current_span()
         span.set_attribute(attr.AG2_HANDOFF_SOURCE, _name(kwargs.get("last_speaker")))
         span.set_attribute(attr.AG2_HANDOFF_TARGET, _name(target))
+        if target is None:  # AG2 ends the chat by raising "no eligible speaker"
+            span.set_attribute(attr.AG2_SPEAKER_SELECTION_SELECTED, TERMINATE)
         if reason:
             span.set_attribute(attr.AG2_HANDOFF_REASON, reason)
         return target
