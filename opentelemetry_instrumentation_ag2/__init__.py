@@ -27,8 +27,10 @@ import logging
 from collections.abc import Collection
 from typing import Any
 
+from opentelemetry._logs import get_logger
 from opentelemetry.instrumentation.dependencies import DependencyConflict, get_dependency_conflicts
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
+from opentelemetry.metrics import get_meter
 from opentelemetry.semconv.schemas import Schemas
 from opentelemetry.trace import get_tracer
 
@@ -42,6 +44,7 @@ from opentelemetry_instrumentation_ag2.llm import llm_patches
 from opentelemetry_instrumentation_ag2.package import _instruments, _instruments_any
 from opentelemetry_instrumentation_ag2.patching import Patch
 from opentelemetry_instrumentation_ag2.reply_swaps import ReplyFunctionSwaps
+from opentelemetry_instrumentation_ag2.signals import Signals
 from opentelemetry_instrumentation_ag2.spans import Telemetry
 from opentelemetry_instrumentation_ag2.version import __version__
 
@@ -51,7 +54,12 @@ logger = logging.getLogger(__name__)
 
 
 class AG2Instrumentor(BaseInstrumentor):
-    """Traces AG2 agents: ``AG2Instrumentor().instrument(tracer_provider=..., capture_message_content=...)``."""
+    """Traces AG2 agents.
+
+    ``instrument()`` takes the optional ``tracer_provider``, ``meter_provider`` and ``logger_provider``
+    (the global ones by default) and ``capture_message_content`` (overrides
+    ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``).
+    """
 
     def __init__(self) -> None:
         super().__init__()
@@ -71,8 +79,12 @@ class AG2Instrumentor(BaseInstrumentor):
         quiet_a2a_sdk_tracing()  # before anything imports a2a-sdk
         from autogen.agentchat.conversable_agent import ConversableAgent
 
-        tracer = get_tracer(__name__, __version__, kwargs.get("tracer_provider"), schema_url=Schemas.V1_37_0.value)
-        telemetry = Telemetry(tracer, Settings.from_env(kwargs.get("capture_message_content")))
+        schema_url = Schemas.V1_37_0.value
+        tracer = get_tracer(__name__, __version__, kwargs.get("tracer_provider"), schema_url=schema_url)
+        meter = get_meter(__name__, __version__, kwargs.get("meter_provider"), schema_url=schema_url)
+        event_logger = get_logger(__name__, __version__, kwargs.get("logger_provider"), schema_url=schema_url)
+        signals = Signals(meter, event_logger)
+        telemetry = Telemetry(tracer, signals, Settings.from_env(kwargs.get("capture_message_content")))
         self._telemetry = telemetry
         self._swaps = ReplyFunctionSwaps()
         self._swaps.add(ConversableAgent.a_generate_oai_reply, run_sync_reply_in_context)

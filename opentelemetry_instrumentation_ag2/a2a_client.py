@@ -25,7 +25,8 @@ from opentelemetry_instrumentation_ag2 import attributes as attr
 from opentelemetry_instrumentation_ag2.content import output_json
 from opentelemetry_instrumentation_ag2.patching import Patch
 from opentelemetry_instrumentation_ag2.reply_swaps import ReplyFunctionSwaps, as_method
-from opentelemetry_instrumentation_ag2.spans import SpanStart, Telemetry
+from opentelemetry_instrumentation_ag2.signals import Measure
+from opentelemetry_instrumentation_ag2.spans import ActiveSpan, SpanStart, Telemetry
 
 logger = logging.getLogger(__name__)
 
@@ -62,12 +63,14 @@ class RemoteAgentSpans:
             SpanKind.CLIENT,
             agent=agent,
             context_values={_IN_REMOTE_CALL: True},
+            measure=Measure.CLIENT_OPERATION,
+            event_name=attr.EVENT_AGENT_DETAILS,
         )
 
-    def remote_reply(self, span: trace.Span, result: Any) -> None:
+    def remote_reply(self, span: ActiveSpan, result: Any) -> None:
         _, reply = result
-        if self.telemetry.settings.content_on_spans and reply is not None:
-            span.set_attribute(attr.GEN_AI_OUTPUT_MESSAGES, output_json(reply))
+        if self.telemetry.capture_content and reply is not None:
+            span.set_content(attr.GEN_AI_OUTPUT_MESSAGES, output_json(reply))
 
 
 def inject_trace_context(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:

@@ -5,15 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from opentelemetry.trace import Span
-
 from opentelemetry_instrumentation_ag2 import attributes as attr
 from opentelemetry_instrumentation_ag2 import scopes
 from opentelemetry_instrumentation_ag2.content import messages_json, output_json, text
 from opentelemetry_instrumentation_ag2.models import config_value, first_config, provider_name
 from opentelemetry_instrumentation_ag2.patching import Patch
 from opentelemetry_instrumentation_ag2.reply_swaps import ReplyFunctionSwaps
-from opentelemetry_instrumentation_ag2.spans import SpanStart, Telemetry, current_agent, mark_failed
+from opentelemetry_instrumentation_ag2.signals import Measure
+from opentelemetry_instrumentation_ag2.spans import ActiveSpan, SpanStart, Telemetry, current_agent
+from opentelemetry_instrumentation_ag2.usage import USAGE, new_usage
 
 AGENT_MODULE = "autogen.agentchat.conversable_agent"
 GROUPCHAT_MODULE = "autogen.agentchat.groupchat"
@@ -36,7 +36,7 @@ class AgentSpans:
 
     @property
     def _content(self) -> bool:
-        return self.telemetry.settings.content_on_spans
+        return self.telemetry.capture_content
 
     # conversation {agent}
     def conversation(self, agent: Any, args: tuple, kwargs: dict) -> SpanStart | None:
@@ -57,10 +57,23 @@ class AgentSpans:
         max_turns = kwargs.get("max_turns")
         if max_turns:
             attributes[attr.AG2_CONVERSATION_MAX_TURNS] = max_turns
-        message = kwargs.get("message")
+        return self._conversation_start(f"conversation {agent.name}", attributes, kwargs.get("message"))
+
+    def _conversation_start(
+        self, name: str, attributes: dict[str, Any], message: Any, context_values: dict | None = None
+    ) -> SpanStart:
+        usage = new_usage()
+        start = SpanStart(
+            name,
+            attributes,
+            conversation_id=uuid.uuid4().hex,
+            context_values={USAGE: usage, **(context_values or {})},
+            event_name=attr.EVENT_CONVERSATION_DETAILS,
+            on_end=lambda active: usage.write(active),
+        )
         if self._content and isinstance(message, (str, dict)):
-            attributes[attr.GEN_AI_INPUT_MESSAGES] = messages_json([message])
-        return SpanStart(f"conversation {agent.name}", attributes, conversation_id=uuid.uuid4().hex)
+            start.content[attr.GEN_AI_INPUT_MESSAGES] = messages_json([message])
+        return start
 
     def group_conversation(self, manager: Any, initiator: Any = None, kwargs: dict | None = None) -> SpanStart:
         """``conversation {manager}``: the root of a group chat, however it was started."""
@@ -76,40 +89,24 @@ class AgentSpans:
             attributes[attr.AG2_GROUP_MAX_ROUND] = groupchat.max_round
             attributes[attr.AG2_GROUP_AGENTS] = [agent.name for agent in groupchat.agents]
         message = (kwargs or {}).get("message")
-        if self._content and isinstance(message, (str, dict)):
-            attributes[attr.GEN_AI_INPUT_MESSAGES] = messages_json([message])
-        return SpanStart(
-            f"conversation {manager.name}",
-            attributes,
-            conversation_id=uuid.uuid4().hex,
-            context_values={scopes.GROUP_MANAGER: manager},
+        return self._conversation_start(
+            f"conversation {manager.name}", attributes, message, {scopes.GROUP_MANAGER: manager}
         )
 
-    def conversation_result(self, span: Span, result: Any) -> None:
+    def conversation_result(self, span: ActiveSpan, result: Any) -> None:
         span.set_attribute(attr.AG2_CHAT_ID, str(result.chat_id))
         span.set_attribute(attr.AG2_CONVERSATION_TURNS, len(result.chat_history))
-        usage = result.cost.get("usage_including_cached_inference") or {}
-        per_model = [figures for figures in usage.values() if isinstance(figures, dict)]
-        if per_model:
-            input_tokens = sum(figures.get("prompt_tokens") or 0 for figures in per_model)
-            output_tokens = sum(figures.get("completion_tokens") or 0 for figures in per_model)
-            span.set_attribute(attr.GEN_AI_USAGE_INPUT_TOKENS, input_tokens)
-            span.set_attribute(attr.GEN_AI_USAGE_OUTPUT_TOKENS, output_tokens)
-            span.set_attribute(attr.AG2_USAGE_COST, float(usage.get("total_cost", 0.0)))
         if self._content and result.summary:
-            span.set_attribute(attr.GEN_AI_OUTPUT_MESSAGES, output_json(result.summary))
+            span.set_content(attr.GEN_AI_OUTPUT_MESSAGES, output_json(result.summary))
 
     def resume(self, manager: Any, args: tuple, kwargs: dict) -> SpanStart:
-        return SpanStart(
-            f"conversation {manager.name}",
-            {
-                attr.AG2_SPAN_TYPE: attr.SPAN_TYPE_CONVERSATION,
-                attr.GEN_AI_OPERATION_NAME: attr.OPERATION_CONVERSATION,
-                attr.GEN_AI_AGENT_NAME: manager.name,
-                attr.AG2_CONVERSATION_RESUMED: True,
-            },
-            conversation_id=uuid.uuid4().hex,
-        )
+        attributes: dict[str, Any] = {
+            attr.AG2_SPAN_TYPE: attr.SPAN_TYPE_CONVERSATION,
+            attr.GEN_AI_OPERATION_NAME: attr.OPERATION_CONVERSATION,
+            attr.GEN_AI_AGENT_NAME: manager.name,
+            attr.AG2_CONVERSATION_RESUMED: True,
+        }
+        return self._conversation_start(f"conversation {manager.name}", attributes, None)
 
     # initiate_chats {agent}
     def initiate_chats(self, agent: Any, args: tuple, kwargs: dict) -> SpanStart:
@@ -151,14 +148,21 @@ class AgentSpans:
             model = config_value(config, "model")
             if model:
                 attributes[attr.GEN_AI_REQUEST_MODEL] = model
+        start = SpanStart(
+            f"invoke_agent {agent.name}",
+            attributes,
+            agent=agent,
+            measure=Measure.AGENT,
+            event_name=attr.EVENT_AGENT_DETAILS,
+        )
         if self._content:
             messages = _arg(args, kwargs, 0, "messages")
             sender = _arg(args, kwargs, 1, "sender")
             if messages is None and sender is not None:
                 messages = agent.chat_messages.get(sender)
-            if messages:
-                attributes[attr.GEN_AI_INPUT_MESSAGES] = messages_json(messages[-1:])
-        return SpanStart(f"invoke_agent {agent.name}", attributes, agent=agent)
+            if messages:  # the message this turn answers; earlier ones are on earlier turns
+                start.content[attr.GEN_AI_INPUT_MESSAGES] = messages_json(messages[-1:])
+        return start
 
     def invoke_agent_sync(self, agent: Any, args: tuple, kwargs: dict) -> SpanStart | None:
         self.swaps.prepare(agent)
@@ -170,9 +174,9 @@ class AgentSpans:
             return None  # its remote reply makes the one CLIENT span of the call
         return self.invoke_agent(agent, args, kwargs)
 
-    def reply(self, span: Span, reply: Any) -> None:
+    def reply(self, span: ActiveSpan, reply: Any) -> None:
         if self._content and reply is not None:
-            span.set_attribute(attr.GEN_AI_OUTPUT_MESSAGES, output_json(reply))
+            span.set_content(attr.GEN_AI_OUTPUT_MESSAGES, output_json(reply))
 
     # execute_tool {tool}
     def execute_tool(self, agent: Any, args: tuple, kwargs: dict) -> SpanStart:
@@ -188,16 +192,19 @@ class AgentSpans:
         call_id = _arg(args, kwargs, 1, "call_id")
         if call_id:
             attributes[attr.GEN_AI_TOOL_CALL_ID] = call_id
+        start = SpanStart(
+            f"execute_tool {name}", attributes, measure=Measure.TOOL, event_name=attr.EVENT_TOOL_DETAILS
+        )
         if self._content:
-            attributes[attr.GEN_AI_TOOL_CALL_ARGUMENTS] = text(func_call.get("arguments", "{}"))
-        return SpanStart(f"execute_tool {name}", attributes)
+            start.content[attr.GEN_AI_TOOL_CALL_ARGUMENTS] = text(func_call.get("arguments", "{}"))
+        return start
 
-    def tool_result(self, span: Span, result: Any) -> None:
+    def tool_result(self, span: ActiveSpan, result: Any) -> None:
         succeeded, outcome = result
         if not succeeded:
-            mark_failed(span, attr.TOOL_ERROR)
+            span.fail(attr.TOOL_ERROR)
         if self._content:
-            span.set_attribute(attr.GEN_AI_TOOL_CALL_RESULT, text((outcome or {}).get("content")))
+            span.set_content(attr.GEN_AI_TOOL_CALL_RESULT, text((outcome or {}).get("content")))
 
     # await_human_input {agent}
     def human_input(self, agent: Any, args: tuple, kwargs: dict) -> SpanStart:
@@ -207,13 +214,14 @@ class AgentSpans:
             attr.GEN_AI_AGENT_NAME: agent.name,
             attr.AG2_HUMAN_INPUT_MODE: str(getattr(agent, "human_input_mode", "")),
         }
+        start = SpanStart(f"await_human_input {agent.name}", attributes, event_name=attr.EVENT_HUMAN_INPUT_DETAILS)
         if self._content:
-            attributes[attr.AG2_HUMAN_INPUT_PROMPT] = text(_arg(args, kwargs, 0, "prompt", ""))
-        return SpanStart(f"await_human_input {agent.name}", attributes)
+            start.content[attr.AG2_HUMAN_INPUT_PROMPT] = text(_arg(args, kwargs, 0, "prompt", ""))
+        return start
 
-    def human_reply(self, span: Span, reply: Any) -> None:
+    def human_reply(self, span: ActiveSpan, reply: Any) -> None:
         if self._content:
-            span.set_attribute(attr.AG2_HUMAN_INPUT_RESPONSE, text(reply))
+            span.set_content(attr.AG2_HUMAN_INPUT_RESPONSE, text(reply))
 
     # execute_code {agent}
     def execute_code(self, owner: Any, args: tuple, kwargs: dict) -> SpanStart:
@@ -226,20 +234,21 @@ class AgentSpans:
             attr.GEN_AI_AGENT_NAME: agent_name,
             attr.AG2_CODE_LANGUAGES: languages,
         }
+        start = SpanStart(f"execute_code {agent_name}", attributes, event_name=attr.EVENT_CODE_DETAILS)
         if self._content:
-            attributes[attr.AG2_CODE_BLOCKS] = text([_block_part(block, 1) for block in blocks])
-        return SpanStart(f"execute_code {agent_name}", attributes)
+            start.content[attr.AG2_CODE_BLOCKS] = text([_block_part(block, 1) for block in blocks])
+        return start
 
-    def code_result(self, span: Span, result: Any) -> None:
+    def code_result(self, span: ActiveSpan, result: Any) -> None:
         if isinstance(result, tuple):
             exit_code, output = result[0], result[1]
         else:
             exit_code, output = result.exit_code, result.output
         span.set_attribute(attr.AG2_CODE_EXIT_CODE, int(exit_code))
         if exit_code != 0:
-            mark_failed(span, attr.CODE_ERROR)
+            span.fail(attr.CODE_ERROR)
         if self._content:
-            span.set_attribute(attr.AG2_CODE_OUTPUT, text(output))
+            span.set_content(attr.AG2_CODE_OUTPUT, text(output))
 
 
 def _block_part(block: Any, index: int) -> Any:

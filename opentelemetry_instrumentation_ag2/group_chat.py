@@ -15,14 +15,13 @@ import logging
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.trace import Span
 
 from opentelemetry_instrumentation_ag2 import attributes as attr
 from opentelemetry_instrumentation_ag2 import scopes
 from opentelemetry_instrumentation_ag2.agents import AgentSpans
 from opentelemetry_instrumentation_ag2.patching import Patch
 from opentelemetry_instrumentation_ag2.reply_swaps import ReplyFunctionSwaps, as_method
-from opentelemetry_instrumentation_ag2.spans import SpanStart, Telemetry, current_conversation_span
+from opentelemetry_instrumentation_ag2.spans import ActiveSpan, SpanStart, Telemetry, current_conversation_span
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +100,7 @@ class GroupChatSpans:
         )
 
     @staticmethod
-    def selected(span: Span, agent: Any) -> None:
+    def selected(span: ActiveSpan, agent: Any) -> None:
         span.set_attribute(attr.AG2_SPEAKER_SELECTION_SELECTED, _name(agent))
 
     def note_candidates(self, wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:

@@ -1,16 +1,18 @@
-"""``chat {model}`` spans around AG2's LLM client, ``OpenAIWrapper.create``."""
+"""``chat {model}`` spans around AG2's LLM client, ``OpenAIWrapper.create``, with usage metrics and roll-ups."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from opentelemetry.trace import Span, SpanKind
+from opentelemetry.trace import SpanKind
 
 from opentelemetry_instrumentation_ag2 import attributes as attr
 from opentelemetry_instrumentation_ag2.content import message_parts, messages_json, text
 from opentelemetry_instrumentation_ag2.models import config_value, provider_name, server_of
 from opentelemetry_instrumentation_ag2.patching import Patch
-from opentelemetry_instrumentation_ag2.spans import SpanStart, Telemetry
+from opentelemetry_instrumentation_ag2.signals import Measure
+from opentelemetry_instrumentation_ag2.spans import ActiveSpan, SpanStart, Telemetry
+from opentelemetry_instrumentation_ag2.usage import current_usage
 
 CLIENT_MODULE = "autogen.oai.client"
 
@@ -19,6 +21,37 @@ _REQUEST_PARAMETERS = (
     ("max_tokens", attr.GEN_AI_REQUEST_MAX_TOKENS),
     ("top_p", attr.GEN_AI_REQUEST_TOP_P),
 )
+
+
+def _inference_scope() -> dict[Any, Any]:
+    """The context value by which opentelemetry-util-genai instrumentations (openai-v2...) see an LLM span
+    already open and make none of their own: one span per LLM call."""
+    try:
+        from opentelemetry.util.genai.invocation import CLIENT_INFERENCE_CONTEXT_KEY, InferenceData
+    except ImportError:
+        return {}
+    return {CLIENT_INFERENCE_CONTEXT_KEY: InferenceData()}
+
+
+def new_input(messages: list[Any]) -> list[Any]:
+    """The messages of a request that are new since the model last spoke (earlier ones are on earlier spans).
+
+    Keeps content capture flat per turn: the whole history is not re-serialised on every call.
+    """
+    for index in range(len(messages) - 1, -1, -1):
+        message = messages[index]
+        if isinstance(message, dict) and message.get("role") == "assistant":
+            return messages[index + 1 :]
+    return [m for m in messages if not (isinstance(m, dict) and m.get("role") == "system")]
+
+
+def _system_instructions(messages: list[Any]) -> list[dict[str, Any]]:
+    return [
+        part
+        for message in messages
+        if isinstance(message, dict) and message.get("role") == "system"
+        for part in message_parts(message)
+    ]
 
 
 class LLMSpans:
@@ -49,11 +82,26 @@ class LLMSpans:
             value = kwargs.get(key, config_value(entry, key))
             if value is not None:
                 attributes[name] = value
-        if self.telemetry.settings.content_on_spans and kwargs.get("messages"):
-            attributes[attr.GEN_AI_INPUT_MESSAGES] = messages_json(kwargs["messages"])
-        return SpanStart(f"chat {model}" if model else "chat", attributes, SpanKind.CLIENT)
+        start = SpanStart(
+            f"chat {model}" if model else "chat",
+            attributes,
+            SpanKind.CLIENT,
+            context_values=_inference_scope(),
+            measure=Measure.CLIENT_OPERATION,
+            event_name=attr.EVENT_INFERENCE_DETAILS,
+        )
+        messages = kwargs.get("messages")
+        if self.telemetry.capture_content and messages:
+            start.content[attr.GEN_AI_INPUT_MESSAGES] = messages_json(new_input(messages))
+            system = _system_instructions(messages)
+            if system:
+                start.content[attr.GEN_AI_SYSTEM_INSTRUCTIONS] = text(system)
+            tools = kwargs.get("tools") or config_value(entry, "tools")
+            if tools:
+                start.content[attr.GEN_AI_TOOL_DEFINITIONS] = text(tools)
+        return start
 
-    def response(self, span: Span, response: Any) -> None:
+    def response(self, span: ActiveSpan, response: Any) -> None:
         model = getattr(response, "model", None)
         if model:
             span.set_attribute(attr.GEN_AI_RESPONSE_MODEL, model)
@@ -61,20 +109,26 @@ class LLMSpans:
         if response_id:
             span.set_attribute(attr.GEN_AI_RESPONSE_ID, response_id)
         usage = getattr(response, "usage", None)
-        if usage is not None:
-            if getattr(usage, "prompt_tokens", None) is not None:
-                span.set_attribute(attr.GEN_AI_USAGE_INPUT_TOKENS, usage.prompt_tokens)
-            if getattr(usage, "completion_tokens", None) is not None:
-                span.set_attribute(attr.GEN_AI_USAGE_OUTPUT_TOKENS, usage.completion_tokens)
+        input_tokens = getattr(usage, "prompt_tokens", None)
+        output_tokens = getattr(usage, "completion_tokens", None)
+        if input_tokens is not None:
+            span.set_attribute(attr.GEN_AI_USAGE_INPUT_TOKENS, input_tokens)
+        if output_tokens is not None:
+            span.set_attribute(attr.GEN_AI_USAGE_OUTPUT_TOKENS, output_tokens)
         choices = getattr(response, "choices", None) or ()
         reasons = [str(choice.finish_reason) for choice in choices if getattr(choice, "finish_reason", None)]
         if reasons:
             span.set_attribute(attr.GEN_AI_RESPONSE_FINISH_REASONS, reasons)
         cost = getattr(response, "cost", None)
-        if isinstance(cost, (int, float)):
-            span.set_attribute(attr.AG2_USAGE_COST, float(cost))
-        if self.telemetry.settings.content_on_spans and choices:
-            span.set_attribute(attr.GEN_AI_OUTPUT_MESSAGES, _choices_json(choices))
+        cost = float(cost) if isinstance(cost, (int, float)) else None
+        if cost is not None:
+            span.set_attribute(attr.AG2_USAGE_COST, cost)
+        self.telemetry.signals.record_tokens(span.attributes, input_tokens, output_tokens)
+        rollup = current_usage()
+        if rollup is not None:
+            rollup.add(input_tokens, output_tokens, cost)
+        if self.telemetry.capture_content and choices:
+            span.set_content(attr.GEN_AI_OUTPUT_MESSAGES, _choices_json(choices))
 
 
 def _base_url(wrapper: Any) -> Any:
@@ -89,13 +143,8 @@ def _choices_json(choices: Any) -> str:
     for choice in choices:
         message = getattr(choice, "message", None)
         dumped = message.model_dump(exclude_none=True) if hasattr(message, "model_dump") else {"content": message}
-        outputs.append(
-            {
-                "role": "assistant",
-                "parts": message_parts(dumped),
-                "finish_reason": getattr(choice, "finish_reason", None),
-            }
-        )
+        reason = getattr(choice, "finish_reason", None)
+        outputs.append({"role": "assistant", "parts": message_parts(dumped), "finish_reason": reason})
     return text(outputs)
 
 

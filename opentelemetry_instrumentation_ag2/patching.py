@@ -30,6 +30,9 @@ class Patch:
             owner = reduce(getattr, owner_path.split("."), module) if owner_path else module
             if not hasattr(owner, name):
                 return False
+            if getattr(getattr(owner, name), "__otel_wrapped__", False):
+                logger.info("ag2 instrumentation: %s is traced by AG2's own tracing; leaving it to it", self.target)
+                return False
         except (ImportError, AttributeError):
             logger.debug("ag2 instrumentation: %s.%s not available", self.module, self.target)
             return False

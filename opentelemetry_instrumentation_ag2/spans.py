@@ -1,14 +1,17 @@
 """Span making: the one place that starts, annotates, fails and ends the instrumentor's spans.
 
-Every patched AG2 callable goes through :func:`traced`, which turns two small functions into a wrapt
-wrapper: ``describe`` says which span a call makes (or ``None`` for none), ``finish`` reads the call's
-result onto the span. Telemetry failures are logged at debug level and never reach the application;
-the application's own exceptions are recorded on the span and re-raised unchanged.
+Every patched AG2 callable goes through :meth:`Telemetry.traced`, which turns two small functions into a
+wrapt wrapper: ``describe`` says which span a call makes (or ``None`` for none), ``finish`` reads the
+call's result onto it. The same place records the operation's duration metric and routes message
+content to span attributes and/or a log event, as the capture mode says. Telemetry failures are logged
+at debug level and never reach the application; the application's own exceptions are recorded on the
+span and re-raised unchanged.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -22,12 +25,18 @@ from opentelemetry.util.types import AttributeValue
 
 from opentelemetry_instrumentation_ag2.attributes import ERROR_TYPE, GEN_AI_CONVERSATION_ID
 from opentelemetry_instrumentation_ag2.config import Settings
+from opentelemetry_instrumentation_ag2.signals import Measure, Signals
 
 logger = logging.getLogger(__name__)
 
 _CONVERSATION_ID = context.create_key("ag2-conversation-id")
 _AGENT_TURN = context.create_key("ag2-agent-turn")
 _CONVERSATION_SPAN = context.create_key("ag2-conversation-span")
+AG2_OWN_TRACING_SCOPE = "opentelemetry.instrumentation.ag2"
+"""The scope of AG2's own opt-in tracing (``autogen.opentelemetry``)."""
+
+THIS_SPAN = object()
+"""A ``SpanStart.context_values`` value standing for the span being started."""
 
 
 @dataclass
@@ -37,23 +46,28 @@ class SpanStart:
     name: str
     attributes: dict[str, AttributeValue] = field(default_factory=dict)
     kind: SpanKind = SpanKind.INTERNAL
+    content: dict[str, AttributeValue] = field(default_factory=dict)
+    """Message content known at the start; only filled when capture is on, routed by the capture mode."""
     conversation_id: str | None = None
     """Set to open a new conversation scope: children carry this ``gen_ai.conversation.id``."""
     agent: Any = None
     """Set on an agent's turn: work beneath it that knows no agent (code executors) is named after it."""
-    context_values: dict[str, Any] = field(default_factory=dict)
+    context_values: dict[Any, Any] = field(default_factory=dict)
     """Further values for the span's context (keys from ``opentelemetry.context.create_key``)."""
     parent: context.Context | None = None
     """The parent context when not the current one (e.g. extracted from a request's headers)."""
     expected: tuple[type[BaseException], ...] = ()
     """Exceptions that are AG2's control flow here, not failures: they pass through unrecorded."""
+    measure: Measure | None = None
+    """The duration histogram this operation records into."""
+    event_name: str | None = None
+    """The log event carrying this operation's content in the EVENT capture modes."""
+    on_end: Callable[[ActiveSpan], None] | None = None
+    """Called just before the span ends, success or failure (roll-ups)."""
 
-
-THIS_SPAN = object()
-"""A ``SpanStart.context_values`` value standing for the span being started."""
 
 Describe = Callable[[Any, tuple, dict], "SpanStart | None"]
-Finish = Callable[[Span, Any], None]
+Finish = Callable[["ActiveSpan", Any], None]
 
 
 def current_conversation_id() -> str | None:
@@ -83,17 +97,38 @@ def record_exception(span: Span, exc: BaseException) -> None:
     mark_failed(span, fq_exception_type(exc), f"{type(exc).__name__}: {exc}")
 
 
+def _made_by_ag2_itself(name: str) -> bool:
+    """Whether the current span is AG2's own tracing of this very operation (``autogen.opentelemetry``)."""
+    current = trace.get_current_span()
+    scope = getattr(current, "instrumentation_scope", None)
+    return getattr(scope, "name", None) == AG2_OWN_TRACING_SCOPE and getattr(current, "name", None) == name
+
+
 class ActiveSpan:
-    """A started span made current; leaving it records any exception, restores the context and ends it."""
+    """A started span made current; leaving it records any exception, metrics and events, and ends it.
 
-    __slots__ = ("_expected", "_token", "span")
+    ``finish`` functions receive it: ``set_attribute`` also keeps the value for the metric points,
+    ``set_content`` routes message content by the capture mode.
+    """
 
-    def __init__(self, tracer: Tracer, start: SpanStart) -> None:
+    __slots__ = ("_context", "_start", "_started", "_telemetry", "_token", "attributes", "content", "span")
+
+    def __init__(self, telemetry: Telemetry, start: SpanStart) -> None:
         parent = start.parent if start.parent is not None else context.get_current()
         conversation_id = start.conversation_id or parent.get(_CONVERSATION_ID)
         if conversation_id:
             start.attributes[GEN_AI_CONVERSATION_ID] = conversation_id
-        self.span = tracer.start_span(start.name, parent, start.kind, start.attributes)
+        self._telemetry = telemetry
+        self._start = start
+        self.attributes = start.attributes
+        self.content: dict[str, AttributeValue] = {}
+        span_attributes = start.attributes
+        if start.content:
+            if telemetry.settings.content_on_spans:
+                span_attributes = {**start.attributes, **start.content}
+            if telemetry.settings.content_in_events:
+                self.content.update(start.content)
+        self.span = telemetry.tracer.start_span(start.name, parent, start.kind, span_attributes)
         ctx = trace.set_span_in_context(self.span, parent)
         if start.conversation_id:
             ctx = context.set_value(_CONVERSATION_ID, start.conversation_id, ctx)
@@ -103,57 +138,93 @@ class ActiveSpan:
             ctx = context.set_value(_AGENT_TURN, start.agent, ctx)
         for key, value in start.context_values.items():
             ctx = context.set_value(key, self.span if value is THIS_SPAN else value, ctx)
-        self._expected = start.expected
+        self._context = ctx
+        self._started = time.perf_counter()
         self._token = context.attach(ctx)  # last: nothing after it may fail
+
+    def set_attribute(self, key: str, value: AttributeValue) -> None:
+        """Set a span attribute (kept for the operation's metric points too)."""
+        self.attributes[key] = value
+        self.span.set_attribute(key, value)
+
+    def set_content(self, key: str, value: AttributeValue) -> None:
+        """Message content: onto the span and/or into the operation's event, as the capture mode says."""
+        settings = self._telemetry.settings
+        if settings.content_on_spans:
+            self.span.set_attribute(key, value)
+        if settings.content_in_events:
+            self.content[key] = value
+
+    def fail(self, error_type: str, description: str | None = None) -> None:
+        """Mark the operation failed without an exception."""
+        self.attributes[ERROR_TYPE] = error_type
+        mark_failed(self.span, error_type, description)
 
     def finish(self, finish: Finish | None, result: Any) -> None:
         """Read the wrapped call's result onto the span; a failure here is telemetry's, not the app's."""
         if finish is None:
             return
         try:
-            finish(self.span, result)
+            finish(self, result)
         except Exception:  # telemetry must never break the application
             logger.debug("ag2 instrumentation failed to read a result onto %s", self.span, exc_info=True)
 
-    def __enter__(self) -> Span:
-        return self.span
+    def __enter__(self) -> ActiveSpan:
+        return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
         try:
-            if exc is not None and not isinstance(exc, self._expected):
+            start = self._start
+            if exc is not None and not isinstance(exc, start.expected):
+                self.attributes[ERROR_TYPE] = fq_exception_type(exc)
                 record_exception(self.span, exc)
+            if start.on_end is not None:
+                start.on_end(self)
+            signals = self._telemetry.signals
+            if start.measure is not None:
+                signals.record_duration(start.measure, time.perf_counter() - self._started, self.attributes)
+            if self.content and start.event_name:
+                signals.emit(start.event_name, {**self.attributes, **self.content}, self._context)
+        except Exception:
+            logger.debug("ag2 instrumentation failed to complete a span", exc_info=True)
+        finally:
             context.detach(self._token)
             self.span.end()
-        except Exception:
-            logger.debug("ag2 instrumentation failed to end a span", exc_info=True)
 
 
 class Telemetry:
-    """The tracer and settings every wrapper of one ``instrument()`` call shares."""
+    """The tracer, signals and settings every wrapper of one ``instrument()`` call shares."""
 
-    def __init__(self, tracer: Tracer, settings: Settings) -> None:
+    def __init__(self, tracer: Tracer, signals: Signals, settings: Settings) -> None:
         self.tracer = tracer
+        self.signals = signals
         self.settings = settings
+        self.capture_content = settings.content_on_spans or settings.content_in_events
+        """Whether any content is wanted: describe/finish compute it only then."""
         self.enabled = True
         """False after ``uninstrument()``: wrappers left on objects built meanwhile then make no spans."""
 
     def begin(self, describe: Describe, instance: Any, args: tuple, kwargs: dict) -> ActiveSpan | None:
-        """Start the span ``describe`` asks for, or ``None`` when suppressed, declined or broken."""
+        """Start the span ``describe`` asks for, or ``None`` when suppressed, declined, duplicate or broken."""
         if not (self.enabled and is_instrumentation_enabled()):
             return None
         try:
             start = describe(instance, args, kwargs)
-            return None if start is None else ActiveSpan(self.tracer, start)
+            if start is None or _made_by_ag2_itself(start.name):
+                return None
+            return ActiveSpan(self, start)
         except Exception:
             logger.debug("ag2 instrumentation failed to start a span", exc_info=True)
             return None
 
     def span(self, describe: Describe, instance: Any, args: tuple, kwargs: dict) -> AbstractContextManager:
-        """``begin`` as a context manager yielding the span, or ``None`` when no span is made."""
+        """``begin`` as a context manager yielding the :class:`ActiveSpan`, or ``None`` when no span is made."""
         return self.begin(describe, instance, args, kwargs) or nullcontext()
 
     def traced(self, describe: Describe, finish: Finish | None = None, *, is_async: bool = False) -> Callable:
-        """A wrapt wrapper making the span ``describe`` describes around each call."""
+        """A wrapt wrapper making the span ``describe`` describes around each call.
+
+        """
         begin = self.begin
 
         def sync_wrapper(wrapped: Callable, instance: Any, args: tuple, kwargs: dict) -> Any:

@@ -345,9 +345,7 @@ def test_non_http_scopes_pass_through_untouched(instrument, span_exporter, scope
     async def send(message: dict) -> None:
         return None
 
-    from opentelemetry_instrumentation_ag2.spans import Telemetry
-
-    middleware = A2AServerMiddleware(app, Telemetry(trace.get_tracer("t"), instrument._telemetry.settings))
+    middleware = A2AServerMiddleware(app, instrument._telemetry)
     scope = {"type": scope_type}
     asyncio.run(middleware(scope, receive, send))
     assert calls == [(scope, receive, send)]

@@ -1,0 +1,76 @@
+"""Metrics and content events: the signals beside the spans, through the providers given to ``instrument()``.
+
+Metric names, units and bucket boundaries are opentelemetry-util-genai's (the GenAI conventions):
+``gen_ai.client.operation.duration`` and ``gen_ai.client.token.usage`` for LLM calls and remote agent
+calls, ``gen_ai.invoke_agent.duration`` for local agent turns, ``gen_ai.execute_tool.duration`` for tools.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+from opentelemetry._logs import Logger, LogRecord
+from opentelemetry.context import Context
+from opentelemetry.metrics import Meter
+from opentelemetry.util.genai._instruments import _Instruments  # the GenAI conventions' instruments
+from opentelemetry.util.types import AttributeValue
+
+from opentelemetry_instrumentation_ag2 import attributes as attr
+
+
+class Measure(enum.Enum):
+    """Which duration histogram an operation records into."""
+
+    CLIENT_OPERATION = "client_operation"
+    AGENT = "agent"
+    TOOL = "tool"
+
+
+_COMMON = (attr.GEN_AI_OPERATION_NAME, attr.GEN_AI_PROVIDER_NAME, attr.ERROR_TYPE)
+METRIC_ATTRIBUTES: dict[Measure, tuple[str, ...]] = {
+    Measure.CLIENT_OPERATION: (
+        *_COMMON,
+        attr.GEN_AI_REQUEST_MODEL,
+        attr.GEN_AI_RESPONSE_MODEL,
+        attr.SERVER_ADDRESS,
+        attr.SERVER_PORT,
+        attr.GEN_AI_AGENT_NAME,
+    ),
+    Measure.AGENT: (*_COMMON, attr.GEN_AI_AGENT_NAME, attr.GEN_AI_REQUEST_MODEL),
+    Measure.TOOL: (*_COMMON, attr.GEN_AI_TOOL_NAME, attr.GEN_AI_TOOL_TYPE),
+}
+
+
+class Signals:
+    """The metric instruments and the event logger of one ``instrument()`` call."""
+
+    def __init__(self, meter: Meter, logger: Logger) -> None:
+        instruments = _Instruments(meter)
+        self._durations = {
+            Measure.CLIENT_OPERATION: instruments.operation_duration,
+            Measure.AGENT: instruments.invoke_agent_duration,
+            Measure.TOOL: instruments.execute_tool_duration,
+        }
+        self._tokens = instruments.token_usage
+        self._logger = logger
+
+    def record_duration(self, measure: Measure, seconds: float, attributes: dict[str, Any]) -> None:
+        """One duration point, with the operation's metric attributes."""
+        self._durations[measure].record(seconds, metric_attributes(measure, attributes))
+
+    def record_tokens(self, attributes: dict[str, Any], input_tokens: int | None, output_tokens: int | None) -> None:
+        """``gen_ai.client.token.usage`` points by ``gen_ai.token.type``."""
+        base = metric_attributes(Measure.CLIENT_OPERATION, attributes)
+        for token_type, count in (("input", input_tokens), ("output", output_tokens)):
+            if count is not None:
+                self._tokens.record(count, base | {attr.GEN_AI_TOKEN_TYPE: token_type})
+
+    def emit(self, event_name: str, attributes: dict[str, AttributeValue], context: Context) -> None:
+        """A content event, correlated with the span whose context is given."""
+        self._logger.emit(LogRecord(event_name=event_name, attributes=attributes, context=context))
+
+
+def metric_attributes(measure: Measure, attributes: dict[str, Any]) -> dict[str, Any]:
+    """The low-cardinality attributes of a metric point, taken from its span's attributes."""
+    return {key: attributes[key] for key in METRIC_ATTRIBUTES[measure] if key in attributes}
