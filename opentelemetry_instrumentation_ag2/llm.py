@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import sys
 from typing import Any
 
 from opentelemetry.trace import SpanKind
@@ -14,6 +16,8 @@ from opentelemetry_instrumentation_ag2.signals import Measure
 from opentelemetry_instrumentation_ag2.spans import ActiveSpan, SpanStart, Telemetry
 from opentelemetry_instrumentation_ag2.usage import current_usage
 
+logger = logging.getLogger(__name__)
+
 CLIENT_MODULE = "autogen.oai.client"
 
 _REQUEST_PARAMETERS = (
@@ -23,14 +27,28 @@ _REQUEST_PARAMETERS = (
 )
 
 
-def _inference_scope() -> dict[Any, Any]:
-    """The context value by which opentelemetry-util-genai instrumentations (openai-v2...) see an LLM span
-    already open and make none of their own: one span per LLM call."""
+def _inference_scope() -> dict[Any, Any] | None:
+    """The context value by which opentelemetry-util-genai instrumentations see an LLM span already open and
+    make none of their own (util-genai >= 1.3), or ``None`` where the installed util-genai has no such contract."""
     try:
         from opentelemetry.util.genai.invocation import CLIENT_INFERENCE_CONTEXT_KEY, InferenceData
     except ImportError:
-        return {}
+        return None
     return {CLIENT_INFERENCE_CONTEXT_KEY: InferenceData()}
+
+
+def openai_v2_traces(wrapper: Any) -> bool:
+    """Whether opentelemetry-instrumentation-openai-v2 will make its own span for this wrapper's LLM call.
+
+    True when it is instrumenting, the call goes through the ``openai`` SDK, and the installed util-genai
+    cannot tell it that our span is already open: then that span is the call's one span, not ours.
+    """
+    module = sys.modules.get("opentelemetry.instrumentation.openai_v2")
+    instrumentor = getattr(getattr(module, "OpenAIInstrumentor", None), "_instance", None)
+    if not getattr(instrumentor, "is_instrumented_by_opentelemetry", False) or _inference_scope() is not None:
+        return False
+    clients = getattr(wrapper, "_clients", None) or ()
+    return bool(clients) and hasattr(clients[0], "_oai_client")
 
 
 def new_input(messages: list[Any]) -> list[Any]:
@@ -86,7 +104,7 @@ class LLMSpans:
             f"chat {model}" if model else "chat",
             attributes,
             SpanKind.CLIENT,
-            context_values=_inference_scope(),
+            context_values=_inference_scope() or {},
             measure=Measure.CLIENT_OPERATION,
             event_name=attr.EVENT_INFERENCE_DETAILS,
         )
@@ -120,15 +138,25 @@ class LLMSpans:
         if reasons:
             span.set_attribute(attr.GEN_AI_RESPONSE_FINISH_REASONS, reasons)
         cost = getattr(response, "cost", None)
-        cost = float(cost) if isinstance(cost, (int, float)) else None
-        if cost is not None:
-            span.set_attribute(attr.AG2_USAGE_COST, cost)
+        if isinstance(cost, (int, float)):
+            span.set_attribute(attr.AG2_USAGE_COST, float(cost))
         self.telemetry.signals.record_tokens(span.attributes, input_tokens, output_tokens)
-        rollup = current_usage()
-        if rollup is not None:
-            rollup.add(input_tokens, output_tokens, cost)
+        add_to_rollup(response)
         if self.telemetry.capture_content and choices:
             span.set_content(attr.GEN_AI_OUTPUT_MESSAGES, _choices_json(choices))
+
+
+def add_to_rollup(response: Any) -> None:
+    """Count a response's tokens and cost in the enclosing conversations' roll-ups."""
+    rollup = current_usage()
+    if rollup is not None:
+        usage = getattr(response, "usage", None)
+        cost = getattr(response, "cost", None)
+        rollup.add(
+            getattr(usage, "prompt_tokens", None),
+            getattr(usage, "completion_tokens", None),
+            float(cost) if isinstance(cost, (int, float)) else None,
+        )
 
 
 def _base_url(wrapper: Any) -> Any:
@@ -151,4 +179,16 @@ def _choices_json(choices: Any) -> str:
 def llm_patches(telemetry: Telemetry) -> list[Patch]:
     """The patch that traces every LLM call AG2 makes."""
     spans = LLMSpans(telemetry)
-    return [Patch(CLIENT_MODULE, "OpenAIWrapper.create", telemetry.traced(spans.chat, spans.response))]
+    traced = telemetry.traced(spans.chat, spans.response)
+
+    def create(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
+        if not openai_v2_traces(instance):
+            return traced(wrapped, instance, args, kwargs)
+        response = wrapped(*args, **kwargs)  # openai-v2's span is the call's one span; the roll-up is still ours
+        try:
+            add_to_rollup(response)
+        except Exception:
+            logger.debug("ag2 instrumentation failed to count a response", exc_info=True)
+        return response
+
+    return [Patch(CLIENT_MODULE, "OpenAIWrapper.create", create)]

@@ -1,8 +1,10 @@
 """Metrics and content events: the signals beside the spans, through the providers given to ``instrument()``.
 
-Metric names, units and bucket boundaries are opentelemetry-util-genai's (the GenAI conventions):
-``gen_ai.client.operation.duration`` and ``gen_ai.client.token.usage`` for LLM calls and remote agent
-calls, ``gen_ai.invoke_agent.duration`` for local agent turns, ``gen_ai.execute_tool.duration`` for tools.
+Metric names, units and bucket boundaries are those of the GenAI conventions as opentelemetry-util-genai
+defines them: ``gen_ai.client.operation.duration`` and ``gen_ai.client.token.usage`` for LLM calls and
+remote agent calls, ``gen_ai.invoke_agent.duration`` for local agent turns, ``gen_ai.execute_tool.duration``
+for tools. (They are declared here because util-genai's own instrument factory changed name and place
+between the releases that openai-v2 and this package can share.)
 """
 
 from __future__ import annotations
@@ -12,11 +14,14 @@ from typing import Any
 
 from opentelemetry._logs import Logger, LogRecord
 from opentelemetry.context import Context
-from opentelemetry.metrics import Meter
-from opentelemetry.util.genai._instruments import _Instruments  # the GenAI conventions' instruments
+from opentelemetry.metrics import Histogram, Meter
 from opentelemetry.util.types import AttributeValue
 
 from opentelemetry_instrumentation_ag2 import attributes as attr
+
+DURATION_BUCKETS = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)
+AGENT_DURATION_BUCKETS = (0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 25.6, 51.2, 102.4, 204.8, 409.6)
+TOKEN_BUCKETS = tuple(4**power for power in range(14))  # 1, 4, 16, ... 67108864
 
 
 class Measure(enum.Enum):
@@ -46,13 +51,31 @@ class Signals:
     """The metric instruments and the event logger of one ``instrument()`` call."""
 
     def __init__(self, meter: Meter, logger: Logger) -> None:
-        instruments = _Instruments(meter)
+        def histogram(name: str, unit: str, description: str, buckets: tuple[float, ...]) -> Histogram:
+            return meter.create_histogram(
+                name, unit=unit, description=description, explicit_bucket_boundaries_advisory=list(buckets)
+            )
+
         self._durations = {
-            Measure.CLIENT_OPERATION: instruments.operation_duration,
-            Measure.AGENT: instruments.invoke_agent_duration,
-            Measure.TOOL: instruments.execute_tool_duration,
+            Measure.CLIENT_OPERATION: histogram(
+                "gen_ai.client.operation.duration", "s", "Duration of GenAI client operation", DURATION_BUCKETS
+            ),
+            Measure.AGENT: histogram(
+                "gen_ai.invoke_agent.duration",
+                "s",
+                "Measures the duration of an in-process agent invocation.",
+                AGENT_DURATION_BUCKETS,
+            ),
+            Measure.TOOL: histogram(
+                "gen_ai.execute_tool.duration", "s", "Measures the duration of a tool execution.", DURATION_BUCKETS
+            ),
         }
-        self._tokens = instruments.token_usage
+        self._tokens = histogram(
+            "gen_ai.client.token.usage",
+            "{token}",
+            "Number of input and output tokens used by GenAI clients",
+            TOKEN_BUCKETS,
+        )
         self._logger = logger
 
     def record_duration(self, measure: Measure, seconds: float, attributes: dict[str, Any]) -> None:

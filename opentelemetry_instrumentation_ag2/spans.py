@@ -20,7 +20,6 @@ from typing import Any
 from opentelemetry import context, trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
-from opentelemetry.util.genai.utils import fq_exception_type
 from opentelemetry.util.types import AttributeValue
 
 from opentelemetry_instrumentation_ag2.attributes import ERROR_TYPE, GEN_AI_CONVERSATION_ID
@@ -83,6 +82,13 @@ def current_conversation_span() -> Span | None:
 def current_agent() -> Any:
     """The agent whose turn the current context is in (reset by each new conversation)."""
     return context.get_value(_AGENT_TURN)
+
+
+def fq_exception_type(exception: BaseException) -> str:
+    """``error.type`` of an exception: its qualified type name, builtins unqualified (as the SDK's event says)."""
+    kind = type(exception)
+    module = kind.__module__
+    return kind.__qualname__ if module in (None, "builtins") else f"{module}.{kind.__qualname__}"
 
 
 def mark_failed(span: Span, error_type: str, description: str | None = None) -> None:
