@@ -63,10 +63,13 @@ class AG2Instrumentor(BaseInstrumentor):
 
     def __init__(self) -> None:
         super().__init__()
+        if hasattr(self, "_patches"):
+            return  # a singleton: AG2Instrumentor() hands back the instance that holds the patches
         self._patches: list[Patch] = []
         self._threads = ThreadContextCarrier()
         self._swaps = ReplyFunctionSwaps()
         self._telemetry: Telemetry | None = None
+        self._signals: tuple[Any, Any, Signals] | None = None
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return _instruments
@@ -81,10 +84,11 @@ class AG2Instrumentor(BaseInstrumentor):
 
         schema_url = Schemas.V1_37_0.value
         tracer = get_tracer(__name__, __version__, kwargs.get("tracer_provider"), schema_url=schema_url)
-        meter = get_meter(__name__, __version__, kwargs.get("meter_provider"), schema_url=schema_url)
-        event_logger = get_logger(__name__, __version__, kwargs.get("logger_provider"), schema_url=schema_url)
-        signals = Signals(meter, event_logger)
-        telemetry = Telemetry(tracer, signals, Settings.from_env(kwargs.get("capture_message_content")))
+        telemetry = Telemetry(
+            tracer,
+            self._signals_for(kwargs.get("meter_provider"), kwargs.get("logger_provider")),
+            Settings.from_env(kwargs.get("capture_message_content")),
+        )
         self._telemetry = telemetry
         self._swaps = ReplyFunctionSwaps()
         self._swaps.add(ConversableAgent.a_generate_oai_reply, run_sync_reply_in_context)
@@ -103,6 +107,16 @@ class AG2Instrumentor(BaseInstrumentor):
         ]
         self._patches = [patch for patch in patches if patch.apply()]
         self._threads.install()
+
+    def _signals_for(self, meter_provider: Any, logger_provider: Any) -> Signals:
+        """The metric instruments and event logger for these providers, made once (the API's proxy providers
+        keep every meter they hand out, so re-creating them on each ``instrument()`` would grow forever)."""
+        if self._signals is None or self._signals[:2] != (meter_provider, logger_provider):
+            schema_url = Schemas.V1_37_0.value
+            meter = get_meter(__name__, __version__, meter_provider, schema_url=schema_url)
+            event_logger = get_logger(__name__, __version__, logger_provider, schema_url=schema_url)
+            self._signals = (meter_provider, logger_provider, Signals(meter, event_logger))
+        return self._signals[2]
 
     def _uninstrument(self, **kwargs: Any) -> None:
         for patch in self._patches:

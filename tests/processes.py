@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -40,9 +41,16 @@ def instrumented(script: str, *args: str) -> list[str]:
     return [launcher, sys.executable, str(EXAMPLES / script), *args]
 
 
+class Started(NamedTuple):
+    """A server process that said it is ready, and the URL it gave."""
+
+    url: str
+    process: subprocess.Popen
+
+
 @contextmanager
-def background(command: list[str], env: dict[str, str], ready_prefix: str = "READY ") -> Iterator[str]:
-    """Start a server process, wait for its ``READY <url>`` line, yield the URL, and stop it at the end."""
+def background(command: list[str], env: dict[str, str], ready_prefix: str = "READY ") -> Iterator[Started]:
+    """Start a server process, wait for its ``READY <url>`` line, yield it, and stop it at the end."""
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     output: list[str] = []
     ready = threading.Event()
@@ -62,7 +70,7 @@ def background(command: list[str], env: dict[str, str], ready_prefix: str = "REA
     try:
         if not ready.wait(60) or not url:
             raise RuntimeError(f"{command} did not become ready:\n{''.join(output)}")
-        yield url[0]
+        yield Started(url[0], process)
     finally:
         process.terminate()
         try:

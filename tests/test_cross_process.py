@@ -29,7 +29,8 @@ def test_seed_complete_example_across_two_processes(protocol):
     with OTLPReceiver() as receiver:
         endpoint = receiver.grpc_endpoint if protocol == "grpc" else receiver.http_endpoint
         server_env = instrumented_env("tech-agent-service", endpoint, protocol)
-        with background(instrumented("server.py", "--port", "0"), server_env) as url:
+        with background(instrumented("server.py", "--port", "0"), server_env) as server:
+            url = server.url
             run_to_end(instrumented("client.py", url), instrumented_env("client-service", endpoint, protocol))
             spans = receiver.wait_for(complete, timeout=60)
 

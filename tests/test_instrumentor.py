@@ -102,6 +102,14 @@ def test_instrument_twice_is_harmless(tracer_provider, span_exporter, llm):
     assert names.count("chat gpt-4o-mini") == 2
 
 
+def test_a_new_handle_uninstruments_what_another_instrumented(tracer_provider, span_exporter, llm):
+    AG2Instrumentor().instrument(tracer_provider=tracer_provider)
+    AG2Instrumentor().uninstrument()
+    assert not hasattr(ConversableAgent.__dict__["generate_reply"], "__wrapped__")
+    chat_history(llm, sync_chat)
+    assert span_exporter.get_finished_spans() == ()
+
+
 def test_suppress_instrumentation(instrument, span_exporter, llm):
     with suppress_instrumentation():
         history = chat_history(llm, sync_chat)
