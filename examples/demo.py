@@ -26,6 +26,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -107,17 +108,19 @@ class DemoProcess:
         self._lines: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
         self._changed = threading.Condition()
         self._ended = False
-        # a session of its own: Ctrl-C reaches the demo only, which then stops every process itself
-        self._process = subprocess.Popen(
-            command,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            errors="replace",
-            start_new_session=True,
-        )
+        try:  # a session of its own: Ctrl-C reaches the demo only, which then stops every process itself
+            self._process = subprocess.Popen(
+                command,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                errors="replace",
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise DemoError(f"cannot start {label} ({' '.join(command)}): {exc}") from None
         self._reader = threading.Thread(target=self._read, name=f"demo-{label}", daemon=True)
         self._reader.start()
 
@@ -152,7 +155,7 @@ class DemoProcess:
         if self._ended:
             code = self._process.wait()
             raise DemoError(
-                f"{self.label} exited with code {code} before it was ready. Its last output:\n{self.tail()}"
+                f"{self.label} exited with code {code} before it was ready; its last output:\n{self.tail()}"
             )
         raise DemoError(f"{self.label} was not ready within {timeout:.0f}s; its last output:\n{self.tail()}")
 
@@ -247,7 +250,7 @@ def wait_for_trace(receiver: TraceReceiver, scenario: Scenario, timeout: float, 
             return spans
 
 
-def summary(spans: Sequence[ReceivedSpan], trace: Sequence[ReceivedSpan]) -> dict[str, object]:
+def summary(spans: Sequence[ReceivedSpan], trace: Sequence[ReceivedSpan]) -> dict[str, Any]:
     """The machine-checkable summary line's content."""
     roots = [s for s in trace if s.parent_span_id is None]
     return {
@@ -264,7 +267,7 @@ def summary(spans: Sequence[ReceivedSpan], trace: Sequence[ReceivedSpan]) -> dic
     }
 
 
-def show_trace(console: Console, spans: Sequence[ReceivedSpan], scenario: Scenario) -> dict[str, object]:
+def show_trace(console: Console, spans: Sequence[ReceivedSpan], scenario: Scenario) -> dict[str, Any]:
     """Print the main trace as a tree (and any other trace received), then the summary; returns the summary."""
     trace = main_trace(spans, scenario)
     console.print()
@@ -280,7 +283,7 @@ def show_trace(console: Console, spans: Sequence[ReceivedSpan], scenario: Scenar
     if not others:
         console.print(
             f"[bold green]✓ one trace across {processes} processes[/]: {len(trace)} spans from "
-            + ", ".join(result["services"])  # type: ignore[arg-type]
+            + ", ".join(result["services"])
         )
     else:
         console.print(f"[bold yellow]! {len(others) + 1} traces received: expected one[/]")
@@ -308,7 +311,7 @@ def start_receiver(options: argparse.Namespace, console: Console) -> TraceReceiv
     except ReceiverStartError as exc:
         if forwarder is not None:
             forwarder.close()
-        raise DemoError(f"{exc}: choose other ports with --otlp-grpc-port/--otlp-http-port (0 = any free)") from None
+        raise DemoError(f"{exc}. Choose other ports with --otlp-grpc-port/--otlp-http-port (0 = any)") from None
     endpoint = receiver.grpc_endpoint if options.protocol == "grpc" else receiver.http_endpoint
     console.print(f"OTLP receiver listening on {endpoint} ({options.protocol})", highlight=False)
     if forwarder is not None:
@@ -372,7 +375,7 @@ def run(options: argparse.Namespace, console: Console) -> int:
         stack.callback(orchestrator.stop)
         code = orchestrator.wait_exit(options.timeout)
         if code != 0:
-            raise DemoError(f"{scenario.script} exited with code {code}. its last output:\n{orchestrator.tail()}")
+            raise DemoError(f"{scenario.script} exited with code {code}; its last output:\n{orchestrator.tail()}")
         console.print(f"{scenario.script} finished in {time.monotonic() - started:.1f}s", highlight=False)
 
         console.print("waiting for every service's spans… ", end="")
@@ -384,7 +387,7 @@ def run(options: argparse.Namespace, console: Console) -> int:
             Path(options.json).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
         receiver.stop()  # also sends what is left to forward
         report_forwarding(console, receiver)
-    return 0 if len(result["trace_ids"]) == 1 else 1  # type: ignore[arg-type]
+    return 0 if len(result["trace_ids"]) == 1 else 1
 
 
 def report_forwarding(console: Console, receiver: TraceReceiver) -> None:
@@ -435,7 +438,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     def interrupted(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, interrupted)  # so that the processes are stopped on SIGTERM too
+    for signum in (signal.SIGINT, signal.SIGTERM):  # the processes are stopped on either
+        signal.signal(signum, interrupted)
     try:
         return run(options, console)
     except DemoError as exc:

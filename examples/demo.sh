@@ -13,7 +13,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="${DEMO_VENV:-$root/.venv-demo}"
 python="${DEMO_PYTHON:-python3}"
-requirements=(-e "$root[demo]" "ag2[openai,a2a]==0.14.0" "a2a-sdk[http-server]==1.3.0")
+requirements=(-e "${root}[demo]" "ag2[openai,a2a]==0.14.0" "a2a-sdk[http-server]==1.3.0")
 
 fail() {
   echo "demo.sh: $*" >&2
@@ -28,11 +28,12 @@ create_venv() {
   "$python" -m venv "$venv" ||
     fail "could not create a virtualenv with $python (on Debian/Ubuntu: apt-get install python3-venv)"
   # an editable install of a hatchling project needs a recent pip
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip ||
+  "$venv/bin/python" -m pip install -qq --disable-pip-version-check --upgrade pip ||
     fail "could not upgrade pip in $venv"
 }
 
-# What is installed is recorded in a stamp file, so later runs skip pip unless pyproject.toml changed.
+# pip shows its errors only (-qq). What was installed is recorded in a stamp file: later runs skip pip
+# unless pyproject.toml (or the requirements above) changed.
 install_fingerprint() {
   { cat "$root/pyproject.toml"; printf '%s\n' "${requirements[@]}"; } | cksum
 }
@@ -44,7 +45,7 @@ install_requirements() {
     return
   fi
   echo "installing the project and the demo's dependencies into $venv (a minute or two, the first time)"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${requirements[@]}" ||
+  "$venv/bin/python" -m pip install -qq --disable-pip-version-check "${requirements[@]}" ||
     fail "installing the demo's dependencies failed (see pip's errors above)"
   echo "$fingerprint" >"$stamp"
 }

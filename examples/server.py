@@ -17,10 +17,11 @@ from model import model_config
 
 SCRIPTED_REPLIES = {
     "tech_agent": [
-        "Run it under gdb (`gdb --args python app.py`), then type `run` and `bt` at the crash.",
+        "Reproduce it and read the evidence: a backtrace for a crash (`gdb --args python app.py`, then `run`"
+        " and `bt`), the request logs and error rates for failing calls.",
         "TERMINATE",
     ],
-    "research_agent": ["Intermittent 500s usually point at resource exhaustion; check pool sizes.", "TERMINATE"],
+    "research_agent": ["Intermittent failures usually point at exhausted resources; check pool sizes.", "TERMINATE"],
 }
 SYSTEM_MESSAGES = {
     "tech_agent": "You solve technical problems. Provide clear, actionable solutions.",

@@ -84,7 +84,7 @@ KEY_ATTRIBUTES: tuple[str, ...] = (
     "http.response.status_code",
     "error.type",
 )
-"""Attributes shown on a span's line of the tree, when the span has them."""
+"""Attributes shown on a span's line of the tree, when the span has them (``server.address`` not on SERVER spans)."""
 
 TRACE_SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
 TRACE_EXPORT_METHOD = f"/{TRACE_SERVICE}/Export"
@@ -338,6 +338,16 @@ class _LogsServicer(logs_service_pb2_grpc.LogsServiceServicer):
         return logs_service_pb2.ExportLogsServiceResponse()
 
 
+def _check_free(host: str, port: int, what: str) -> None:
+    """Raise ``ReceiverStartError`` if ``host:port`` cannot be bound right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ReceiverStartError(f"cannot listen for {what} on {host}:{port}: {exc.strerror}") from None
+
+
 def _protobuf_response(body: bytes) -> Response:
     return Response(content=body, media_type=_PROTOBUF)
 
@@ -457,12 +467,14 @@ class TraceReceiver:
         server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(TRACE_SERVICE, {"Export": export}),))
         metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(_MetricsServicer(), server)
         logs_service_pb2_grpc.add_LogsServiceServicer_to_server(_LogsServicer(), server)
+        if port:
+            _check_free(self.host, port, "OTLP/gRPC")  # grpc's own bind error is cryptic and logged on stderr
         try:
             bound = server.add_insecure_port(f"{self.host}:{port}")
-        except RuntimeError as exc:
-            raise ReceiverStartError(f"cannot listen for OTLP/gRPC on {self.host}:{port}: {exc}") from None
+        except RuntimeError:
+            bound = 0
         if bound == 0:
-            raise ReceiverStartError(f"cannot listen for OTLP/gRPC on {self.host}:{port} (is the port taken?)")
+            raise ReceiverStartError(f"cannot listen for OTLP/gRPC on {self.host}:{port}")
         server.start()
         self._grpc_server = server
         self._grpc_port = bound
@@ -705,6 +717,8 @@ def _span_label(span: ReceivedSpan, styles: dict[str, str], attributes: Sequence
     if span.kind not in ("INTERNAL", "UNSPECIFIED"):
         label.append(f"  {span.kind}", "italic")
     for key in attributes:
+        if key == "server.address" and span.kind == "SERVER":
+            continue  # on a server span it is the server's own host: noise in a tree
         if key in span.attributes:
             label.append(f"  {key}={_format_value(span.attributes[key])}", "red" if key == "error.type" else "")
     if span.status_code == "ERROR":

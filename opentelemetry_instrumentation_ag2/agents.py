@@ -192,9 +192,7 @@ class AgentSpans:
         call_id = _arg(args, kwargs, 1, "call_id")
         if call_id:
             attributes[attr.GEN_AI_TOOL_CALL_ID] = call_id
-        start = SpanStart(
-            f"execute_tool {name}", attributes, measure=Measure.TOOL, event_name=attr.EVENT_TOOL_DETAILS
-        )
+        start = SpanStart(f"execute_tool {name}", attributes, measure=Measure.TOOL, event_name=attr.EVENT_TOOL_DETAILS)
         if self._content:
             start.content[attr.GEN_AI_TOOL_CALL_ARGUMENTS] = text(func_call.get("arguments", "{}"))
         return start

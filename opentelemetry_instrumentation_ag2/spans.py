@@ -228,9 +228,7 @@ class Telemetry:
         return self.begin(describe, instance, args, kwargs) or nullcontext()
 
     def traced(self, describe: Describe, finish: Finish | None = None, *, is_async: bool = False) -> Callable:
-        """A wrapt wrapper making the span ``describe`` describes around each call.
-
-        """
+        """A wrapt wrapper making the span ``describe`` describes around each call."""
         begin = self.begin
 
         def sync_wrapper(wrapped: Callable, instance: Any, args: tuple, kwargs: dict) -> Any:

@@ -1,0 +1,114 @@
+"""The tracing configurations a benchmark process can run under, all exporting to a discarding exporter.
+
+* ``baseline``: no tracing at all (no SDK provider, no instrumentor).
+* ``ours``: ``AG2Instrumentor().instrument(tracer_provider=...)``.
+* ``ag2``: AG2's own ``autogen.opentelemetry`` wired by hand on the same agents (``instrument_agent`` on
+  each agent, ``instrument_llm_wrapper`` where a model is called, ``instrument_a2a_server`` on a server).
+* ``openinference``: ``openinference.instrumentation.ag2.AG2Instrumentor().instrument(tracer_provider=...)``.
+* ``floor``: the SDK alone (provider and processor, no instrumentor), to time one bare span.
+
+Every configuration but ``baseline`` uses a ``TracerProvider`` with a ``BatchSpanProcessor`` (default
+settings, as in production) and an exporter that counts the spans and drops them; the provider is also
+made the global one, for libraries that use that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+CONFIGS = ("baseline", "ours", "ag2", "openinference")
+"""The four configurations compared on every workload, the baseline first."""
+
+LABELS = {
+    "baseline": "uninstrumented",
+    "ours": "ours",
+    "ours-content": "ours, SPAN_ONLY content",
+    "ag2": "AG2's own tracing",
+    "openinference": "OpenInference",
+    "floor": "bare SDK span",
+}
+
+
+class Telemetry:
+    """The tracing set-up of one process: what it instruments and how many spans reached the exporter."""
+
+    def __init__(self, config: str, capture_message_content: str | None = None) -> None:
+        self.config = config
+        self.provider: Any = None
+        self.exporter: Any = None
+        self.drops: Any = None
+        if config == "baseline":
+            return
+        from opentelemetry import trace
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+        from sink import DiscardingExporter, DropCounter
+
+        self.exporter = DiscardingExporter()
+        self.drops = DropCounter.install()
+        self.provider = TracerProvider()
+        self.provider.add_span_processor(BatchSpanProcessor(self.exporter))
+        trace.set_tracer_provider(self.provider)
+        if config in ("ours", "ours-content"):
+            from opentelemetry_instrumentation_ag2 import AG2Instrumentor
+
+            AG2Instrumentor().instrument(
+                tracer_provider=self.provider, capture_message_content=capture_message_content or "NO_CONTENT"
+            )
+        elif config == "openinference":
+            from openinference.instrumentation.ag2 import AG2Instrumentor as OpenInferenceInstrumentor
+
+            OpenInferenceInstrumentor().instrument(tracer_provider=self.provider)
+        elif config not in ("ag2", "floor"):
+            raise ValueError(f"unknown configuration {config!r}")
+
+    def instrument_agents(self, agents: Sequence[Any], *, llm: bool = False) -> None:
+        """AG2's own tracing, by hand, on these agents (and on its LLM client when ``llm``); no-op otherwise."""
+        if self.config != "ag2":
+            return
+        from autogen.opentelemetry import instrument_agent, instrument_llm_wrapper
+
+        if llm:
+            instrument_llm_wrapper(tracer_provider=self.provider)
+        for agent in agents:
+            instrument_agent(agent, tracer_provider=self.provider)
+
+    def instrument_server(self, server: Any) -> None:
+        """AG2's own tracing of an ``A2aAgentServer`` (before ``build()``) and of its LLM client."""
+        if self.config != "ag2":
+            return
+        from autogen.opentelemetry import instrument_a2a_server, instrument_llm_wrapper
+
+        instrument_llm_wrapper(tracer_provider=self.provider)
+        instrument_a2a_server(server, tracer_provider=self.provider)
+
+    def tracer(self) -> Any:
+        """A tracer of the benchmark's provider (for the bare-span floor)."""
+        return self.provider.get_tracer("benchmarks.floor")
+
+    def flush(self) -> None:
+        """Export every ended span now."""
+        if self.provider is not None:
+            self.provider.force_flush()
+
+    def spans(self) -> int:
+        """Spans made so far: exported (after a flush) plus any the batch processor dropped, queue full."""
+        self.flush()
+        return self.exporter.count + self.drops.count if self.exporter is not None else 0
+
+    def dropped(self) -> int:
+        """Spans the batch processor dropped so far (queue full)."""
+        return self.drops.count if self.drops is not None else 0
+
+    def reset(self) -> None:
+        """Flush and forget the spans so far (e.g. the warm-up's)."""
+        self.flush()
+        if self.exporter is not None:
+            self.exporter.count = 0
+            self.drops.count = 0
+
+    def shutdown(self) -> None:
+        """Flush and stop the batch processor's thread."""
+        if self.provider is not None:
+            self.provider.shutdown()

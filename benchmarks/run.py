@@ -1,0 +1,712 @@
+"""Overhead benchmark of the AG2 instrumentation: ours vs uninstrumented, AG2's own tracing and OpenInference.
+
+    python benchmarks/run.py                 # full run (about 15-20 minutes on 2 cores)
+    python benchmarks/run.py --quick         # a short run (about 3-4 minutes): same tables, fewer samples
+    python benchmarks/run.py --json out.json # also write every measurement and the summary as JSON
+    python benchmarks/run.py --profile W1    # cProfile ours on one workload and list its hot spots
+
+Every configuration x repetition runs in its own fresh Python process (``workloads.py``); the
+configurations are alternated and their order rotated from round to round, and the tables report the
+medians over the rounds and their ratios to the uninstrumented baseline of the same run. See README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from configs import CONFIGS, LABELS
+
+HERE = Path(__file__).resolve().parent
+WORKER = HERE / "workloads.py"
+PACKAGE = "opentelemetry_instrumentation_ag2"
+
+WORKLOADS = {
+    "W1": "W1 local chat, reply functions, 10 rounds",
+    "W1x100": "W1 local chat, reply functions, 100 rounds",
+    "W2": "W2 chat through the scripted model",
+    "W3": "W3 A2A round trip to a local server",
+}
+"""The timed workloads, in table order."""
+
+SIZES: dict[str, dict[str, dict[str, Any]]] = {
+    "full": {
+        "W1": {"task": "chat", "workload": "W1", "rounds": 10, "chats": 1000, "warmup": 50, "batches": 20},
+        "W1x100": {"task": "chat", "workload": "W1", "rounds": 100, "chats": 50, "warmup": 5},
+        "W2": {"task": "chat", "workload": "W2", "rounds": 10, "chats": 50, "warmup": 3},
+        "W3": {"task": "chat", "workload": "W3", "rounds": 5, "chats": 20, "warmup": 2},
+        "floor": {"task": "floor", "spans": 50000, "warmup": 5000},
+        "memory": {"task": "memory", "rounds": 10, "warmup": 200, "turns": 10000},
+        "flat": {"task": "flat", "rounds": 260, "conversations": 3, "warmup": 20, "turns": [10, 500]},
+    },
+    "quick": {
+        "W1": {"task": "chat", "workload": "W1", "rounds": 10, "chats": 200, "warmup": 20},
+        "W1x100": {"task": "chat", "workload": "W1", "rounds": 100, "chats": 10, "warmup": 2},
+        "W2": {"task": "chat", "workload": "W2", "rounds": 10, "chats": 10, "warmup": 2},
+        "W3": {"task": "chat", "workload": "W3", "rounds": 5, "chats": 5, "warmup": 1},
+        "floor": {"task": "floor", "spans": 20000, "warmup": 2000},
+        "memory": {"task": "memory", "rounds": 10, "warmup": 100, "turns": 10000},
+        "flat": {"task": "flat", "rounds": 260, "conversations": 1, "warmup": 20, "turns": [10, 500]},
+    },
+}
+ROUNDS = {"full": 5, "quick": 2}
+MEMORY_CONFIGS = ("baseline", "ours", "ours-tracemalloc")
+FLAT_CONFIGS = ("baseline", "ours", "ours-content", "ag2", "openinference")
+TIMEOUT_S = 600
+
+# targets
+FLOOR_RATIO_MAX = 1.3
+W2_RATIO_MAX = 1.05
+W3_RATIO_MAX = 1.03
+MEMORY_GROWTH_MAX_MB = 5.0
+FLAT_GROWTH_MAX = 1.2
+"""Content capture is "flat" when our added cost at turn 500 is at most this times that at turn 10."""
+
+
+@dataclass
+class Job:
+    """One fresh process: a task of one group under one configuration."""
+
+    group: str
+    config: str
+    spec: dict[str, Any]
+    python: str
+
+
+@dataclass
+class Results:
+    """Every process's result (or error) by group and configuration."""
+
+    runs: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
+    errors: dict[str, dict[str, str]] = field(default_factory=dict)
+    unavailable: dict[str, str] = field(default_factory=dict)
+    """Configurations that cannot run here, with the reason shown in the tables."""
+
+    def add(self, job: Job, result: dict[str, Any]) -> None:
+        self.runs.setdefault(job.group, {}).setdefault(job.config, []).append(result)
+
+    def fail(self, job: Job, error: str) -> None:
+        self.errors.setdefault(job.group, {})[job.config] = error
+
+    def values(self, group: str, config: str, key: str) -> list[float]:
+        return [run[key] for run in self.runs.get(group, {}).get(config, []) if run.get(key) is not None]
+
+    def median(self, group: str, config: str, key: str) -> float | None:
+        values = self.values(group, config, key)
+        return statistics.median(values) if values else None
+
+
+# ---------------------------------------------------------------------------------------------- running
+
+
+def worker_env() -> dict[str, str]:
+    """The environment of every worker: ours less any ``OTEL_*`` setting, so that all configurations match."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("OTEL_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def run_job(job: Job, scratch: Path) -> dict[str, Any]:
+    """Run one job in a fresh process; its result, or ``RuntimeError`` with the tail of its stderr."""
+    out = scratch / f"{job.group}-{job.config}-{time.monotonic_ns()}.json"
+    spec = {**job.spec, "config": job.spec.get("config", job.config)}
+    done = subprocess.run(
+        [job.python, str(WORKER), json.dumps(spec), str(out)],
+        cwd=HERE,
+        env=worker_env(),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        check=False,
+    )
+    if done.returncode != 0 or not out.exists():
+        tail = "\n".join(done.stderr.strip().splitlines()[-15:])
+        raise RuntimeError(f"exit code {done.returncode}: {tail}")
+    return json.loads(out.read_text())
+
+
+def rotated(items: list[Any], by: int) -> list[Any]:
+    """``items`` rotated left by ``by`` places."""
+    by %= len(items) or 1
+    return items[by:] + items[:by]
+
+
+def round_jobs(size: dict[str, dict[str, Any]], pythons: dict[str, str], index: int, groups: Iterable[str]) -> list:
+    """The jobs of one round: every group's configurations, in an order rotated by the round's index."""
+    jobs: list[Job] = []
+    for group in groups:
+        if group in WORKLOADS:
+            configs = list(CONFIGS) + (["floor"] if group == "W1" else [])
+        elif group == "memory":
+            configs = list(MEMORY_CONFIGS)
+        elif group == "flat":
+            configs = list(FLAT_CONFIGS)
+        else:
+            continue
+        for config in rotated(configs, index):
+            if config not in pythons:
+                continue
+            spec = dict(size["floor"] if config == "floor" else size[group])
+            if group == "memory":
+                spec["config"] = "baseline" if config == "baseline" else "ours"
+                spec["tracemalloc"] = config == "ours-tracemalloc"
+            if group == "flat" and config == "ours-content":
+                spec["config"], spec["capture"] = "ours-content", "SPAN_ONLY"
+            jobs.append(Job(group, config, spec, pythons[config]))
+    return jobs
+
+
+def check_openinference(python: str) -> str | None:
+    """``None`` when OpenInference's AG2 instrumentor imports under ``python``, else why not."""
+    probe = "import openinference.instrumentation.ag2 as m; print(m.__name__)"
+    try:
+        done = subprocess.run([python, "-c", probe], capture_output=True, text=True, timeout=120, check=False)
+    except OSError as error:
+        return f"cannot run {python}: {error}"
+    if done.returncode != 0:
+        return "not installed (pip install openinference-instrumentation-ag2)"
+    return None
+
+
+def run_all(args: argparse.Namespace, log: Callable[[str], None]) -> tuple[Results, dict[str, Any]]:
+    """Every round of every group; the results and the run's settings."""
+    mode = "quick" if args.quick else "full"
+    size = SIZES[mode]
+    rounds = args.rounds or ROUNDS[mode]
+    results = Results()
+    pythons = {config: sys.executable for config in (*CONFIGS, "floor", *MEMORY_CONFIGS, *FLAT_CONFIGS)}
+    pythons["openinference"] = args.openinference_python or sys.executable
+    reason = check_openinference(pythons["openinference"])
+    if reason:
+        results.unavailable["openinference"] = reason
+        del pythons["openinference"]
+    groups = args.only or [*WORKLOADS, "memory", "flat"]
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="ag2-bench-") as scratch:
+        for index in range(rounds):
+            for job in round_jobs(size, pythons, index, groups):
+                if job.config in results.errors.get(job.group, {}):
+                    continue  # it failed once: it is reported, not retried
+                began = time.monotonic()
+                try:
+                    result = run_job(job, Path(scratch))
+                except (RuntimeError, subprocess.TimeoutExpired) as error:
+                    results.fail(job, str(error))
+                    log(f"round {index + 1}/{rounds} {job.group:7} {job.config:17} FAILED: {error}")
+                    continue
+                results.add(job, result)
+                took, elapsed = time.monotonic() - began, time.monotonic() - started
+                where = f"round {index + 1}/{rounds} {job.group:7} {job.config:17}"
+                log(f"{where} {summary_of(result)} [{took:.0f} s, {elapsed:.0f} s]")
+    settings = {"mode": mode, "rounds": rounds, "sizes": size, "groups": groups, "pythons": pythons}
+    return results, settings
+
+
+def summary_of(result: dict[str, Any]) -> str:
+    """A one-line progress note of one process's result."""
+    reference = statistics.median(result.get("batches_reference_ms") or result.get("conversations_reference_ms") or [0])
+    if "spans_per_turn" in result and "us_per_turn" in result:
+        return (
+            f"{result['us_per_turn']:.1f} us/turn, {result['spans_per_turn']:.2f} spans/turn "
+            f"(reference {reference:.2f} ms)"
+        )
+    if "us_per_turn" in result:
+        return f"{result['us_per_turn']:.2f} us/span (reference {reference:.2f} ms)"
+    if "rss_growth_mb" in result:
+        return f"RSS +{result['rss_growth_mb']:.2f} MB over {result['turns']} turns"
+    if "early_us" in result:
+        early, late = result["early_turn"], result["late_turn"]
+        return (
+            f"turn {early}: {result['early_us']:.1f} us, turn {late}: {result['late_us']:.1f} us "
+            f"(reference {reference:.2f} ms)"
+        )
+    return json.dumps(result)[:80]
+
+
+def normalize(results: Results) -> float | None:
+    """Put every timing at one machine speed: the run's median reference time.
+
+    This host alternates between a fast and a slow state (about 2x apart, for seconds at a time). Each timed
+    batch is bracketed by a fixed slice of interpreter work (the reference); a batch's per-turn cost divided
+    by its reference time does not depend on the state. Multiplied by the median reference time of the whole
+    run it is back in microseconds: ``norm_us`` (and ``norm_early_us`` / ``norm_late_us`` for the long
+    conversations). The raw ``us_per_turn`` is kept too.
+    """
+    runs = [run for groups in results.runs.values() for config_runs in groups.values() for run in config_runs]
+    references = [ref for run in runs for ref in run.get("batches_reference_ms", [])]
+    references += [ref for run in runs for ref in run.get("conversations_reference_ms", [])]
+    if not references:
+        return None
+    reference = statistics.median(references)
+
+    def scaled(values: list[float], refs: list[float]) -> float:
+        return statistics.median(value / ref for value, ref in zip(values, refs, strict=True)) * reference
+
+    for run in runs:
+        if run.get("batches_us"):
+            run["norm_us"] = scaled(run["batches_us"], run["batches_reference_ms"])
+        if run.get("conversations_early_us"):
+            refs = run["conversations_reference_ms"]
+            run["norm_early_us"] = scaled(run["conversations_early_us"], refs)
+            run["norm_late_us"] = scaled(run["conversations_late_us"], refs)
+    return reference
+
+
+# ---------------------------------------------------------------------------------------------- machine
+
+
+def machine() -> dict[str, Any]:
+    """CPU model, cores, OS, Python and the versions of the packages measured."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {}
+    for name in ("ag2", "a2a-sdk", "opentelemetry-sdk", "opentelemetry-instrumentation-ag2"):
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = "not installed"
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "versions": versions,
+    }
+
+
+def openinference_version(python: str) -> str | None:
+    """The installed openinference-instrumentation-ag2 release under ``python``."""
+    probe = "from importlib.metadata import version; print(version('openinference-instrumentation-ag2'))"
+    done = subprocess.run([python, "-c", probe], capture_output=True, text=True, timeout=60, check=False)
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+# ---------------------------------------------------------------------------------------------- report
+
+
+def spread(values: list[float]) -> float | None:
+    """Half the range of the rounds' values, relative to their median."""
+    if len(values) < 2:
+        return None
+    return (max(values) - min(values)) / 2 / statistics.median(values)
+
+
+def verdict(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("**pass**" if ok else "**MISS**")
+
+
+class Report:
+    """The markdown tables and the JSON summary of one run."""
+
+    def __init__(self, results: Results, settings: dict[str, Any], host: dict[str, Any]) -> None:
+        self.results = results
+        self.settings = settings
+        self.host = host
+        self.lines: list[str] = []
+        self.summary: dict[str, Any] = {}
+        self.targets: list[dict[str, Any]] = []
+
+    def out(self, line: str = "") -> None:
+        self.lines.append(line)
+
+    def table(self, header: list[str], rows: list[list[str]]) -> None:
+        self.out("| " + " | ".join(header) + " |")
+        self.out("|" + "|".join("---" for _ in header) + "|")
+        for row in rows:
+            self.out("| " + " | ".join(row) + " |")
+        self.out()
+
+    def missing(self, group: str, config: str) -> str | None:
+        """Why a cell has no number, or ``None`` when it has one."""
+        if config in self.results.unavailable:
+            return self.results.unavailable[config]
+        error = self.results.errors.get(group, {}).get(config)
+        if error:
+            return "failed: " + error.splitlines()[-1][:120].replace("|", "/")
+        if not self.results.values(group, config, next(iter(self.keys(group)))):
+            return "not run"
+        return None
+
+    @staticmethod
+    def keys(group: str) -> tuple[str, ...]:
+        return ("us_per_turn",) if group in WORKLOADS else ("rss_growth_mb",) if group == "memory" else ("early_us",)
+
+    def target(self, name: str, measured: str, ok: bool | None) -> None:
+        self.targets.append({"target": name, "measured": measured, "pass": ok})
+
+    def build(self) -> str:
+        self.header()
+        self.costs()
+        self.spans_and_memory()
+        self.floor()
+        self.memory()
+        self.flatness()
+        self.comparisons()
+        self.out("## Targets")
+        self.out()
+        self.table(
+            ["target", "measured", "result"],
+            [[t["target"], t["measured"], verdict(t["pass"])] for t in self.targets],
+        )
+        return "\n".join(self.lines)
+
+    def header(self) -> None:
+        host, settings = self.host, self.settings
+        versions = ", ".join(f"{name} {release}" for name, release in host["versions"].items())
+        self.out("# AG2 instrumentation overhead")
+        self.out()
+        self.out(f"- machine: {host['cpu']}, {host['cores']} cores, {host['os']}, Python {host['python']}")
+        self.out(f"- packages: {versions}")
+        self.out(
+            f"- run: {settings['mode']}, {settings['rounds']} rounds, every configuration x round in a fresh "
+            f"process, order rotated per round; {settings.get('finished', '')}"
+        )
+        self.out(
+            "- every instrumented configuration: TracerProvider + BatchSpanProcessor (defaults) + an exporter "
+            "that discards spans; also the global provider"
+        )
+        self.out()
+
+    def cell(self, group: str, config: str, scale: float, digits: int, key: str = "norm_us") -> str:
+        reason = self.missing(group, config)
+        if reason:
+            return reason
+        values = [value / scale for value in self.results.values(group, config, key)]
+        median = statistics.median(values)
+        text = f"{median:.{digits}f}"
+        base = self.results.median(group, "baseline", key)
+        if config != "baseline" and base:
+            text += f" ({median * scale / base:.2f}x)"
+        noise = spread(values)
+        if noise is not None:
+            text += f" ±{noise * 100:.0f}%"
+        return text
+
+    def costs(self) -> None:
+        reference = self.settings.get("reference_ms")
+        for key, title in (
+            ("norm_us", f"normalized to the run's median machine speed (reference work {reference or 0:.2f} ms)"),
+            ("us_per_turn", "raw, not normalized"),
+        ):
+            self.out(f"## Cost per turn, {title}")
+            self.out()
+            self.out("Median over rounds; (ratio to uninstrumented); ± half the range over rounds.")
+            self.out()
+            rows = []
+            for group, name in WORKLOADS.items():
+                if group not in self.results.runs and group not in self.results.errors:
+                    continue
+                remote = group == "W3"
+                scale, digits = (1000.0, 2) if remote else (1.0, 1) if group != "W2" else (1.0, 0)
+                unit = "ms / remote turn" if remote else "µs / turn"
+                cells = [self.cell(group, config, scale, digits, key) for config in CONFIGS]
+                rows.append([f"{name} ({self.turns_per_chat(group)})", unit, *cells])
+                summary_key = "us_per_turn" if key == "norm_us" else "us_per_turn_raw"
+                self.summary.setdefault(summary_key, {})[group] = {
+                    config: self.results.median(group, config, key) for config in CONFIGS
+                }
+            self.table(["workload", "unit"] + [LABELS[config] for config in CONFIGS], rows)
+        self.out(
+            "A turn is one agent reply (one `generate_reply`); in W2 every turn is an LLM call; "
+            "in W3 a remote turn is one call of the remote agent (a local reply sits between two). "
+            "Targets are judged on the normalized table."
+        )
+        self.out()
+
+    def turns_per_chat(self, group: str) -> str:
+        spec = self.settings["sizes"][group]
+        if group == "W3":
+            return f"{spec['rounds']} remote turns per chat"
+        return f"{2 * spec['rounds'] - 1} turns per chat"
+
+    def spans_and_memory(self) -> None:
+        self.out("## Spans per turn and peak RSS (median over rounds)")
+        self.out()
+        rows = []
+        for group in WORKLOADS:
+            if group not in self.results.runs:
+                continue
+            row = [group]
+            for config in CONFIGS:
+                if self.missing(group, config):
+                    row.append("—")
+                    continue
+                spans = self.results.median(group, config, "spans_per_turn") or 0.0
+                rss = (self.results.median(group, config, "peak_rss_kb") or 0) / 1024
+                text = f"{spans:.2f} spans, {rss:.0f} MB"
+                if group == "W3":
+                    server = (self.results.median(group, config, "server_peak_rss_kb") or 0) / 1024
+                    text += f" (server {server:.0f} MB)"
+                dropped = sum(self.results.values(group, config, "dropped"))
+                if dropped:
+                    text += f", {dropped} dropped by a full queue"
+                row.append(text)
+                self.summary.setdefault("spans_per_turn", {}).setdefault(group, {})[config] = spans
+                self.summary.setdefault("peak_rss_mb", {}).setdefault(group, {})[config] = rss
+            rows.append(row)
+        self.table(["workload"] + [LABELS[config] for config in CONFIGS], rows)
+        self.out(
+            "W3's spans are the client's and the server's together (each process exports its own). "
+            "Peak RSS is `ru_maxrss` of the process that ran the chats."
+        )
+        self.out()
+
+    def floor(self) -> None:
+        bare = self.results.median("W1", "floor", "norm_us")
+        ours = self.results.median("W1", "ours", "norm_us")
+        base = self.results.median("W1", "baseline", "norm_us")
+        spans = self.results.median("W1", "ours", "spans_per_turn")
+        if None in (bare, ours, base, spans):
+            return
+        assert bare is not None and ours is not None and base is not None and spans is not None
+        added = ours - base
+        floor = spans * bare
+        ratio = added / floor
+        self.out("## W1 floor: our added cost per turn vs the bare SDK spans it makes")
+        self.out()
+        self.table(
+            ["bare SDK span", "our spans / turn", "floor / turn", "our added cost / turn", "added ÷ floor", "target"],
+            [
+                [
+                    f"{bare:.1f} µs",
+                    f"{spans:.3f}",
+                    f"{floor:.1f} µs",
+                    f"{added:.1f} µs",
+                    f"{ratio:.2f}",
+                    f"≤ {FLOOR_RATIO_MAX} {verdict(ratio <= FLOOR_RATIO_MAX)}",
+                ]
+            ],
+        )
+        self.out(
+            "bare SDK span = `tracer.start_as_current_span()` entered and left, same provider, processor and "
+            "exporter, in its own process; floor = our spans per turn x that."
+        )
+        self.out()
+        self.summary["floor"] = {"bare_us": bare, "spans_per_turn": spans, "floor_us": floor, "added_us": added}
+        self.target(
+            f"W1 added cost ≤ {FLOOR_RATIO_MAX}x floor", f"{added:.1f} µs / {floor:.1f} µs = {ratio:.2f}x", ratio <= 1.3
+        )
+
+    def memory(self) -> None:
+        if "memory" not in self.results.runs:
+            return
+        rows = []
+        for config in MEMORY_CONFIGS:
+            if self.missing("memory", config):
+                continue
+            get = lambda key, config=config: self.results.median("memory", config, key)  # noqa: E731
+            traced = get("traced_growth_kb")
+            traced_text = "—" if traced is None else f"{traced:.0f} KB ({get('traced_growth_ours_kb'):.0f} KB ours)"
+            label = {"baseline": "uninstrumented", "ours": "ours", "ours-tracemalloc": "ours, under tracemalloc"}
+            rows.append(
+                [
+                    label[config],
+                    f"{get('rss_before_mb'):.1f} MB",
+                    f"{get('rss_after_mb'):.1f} MB",
+                    f"{get('rss_growth_mb'):+.2f} MB",
+                    traced_text,
+                ]
+            )
+        turns = self.settings["sizes"]["memory"]["turns"]
+        self.out(f"## Memory growth over {turns:,} W1 turns (after a warm-up; median over rounds)")
+        self.out()
+        self.table(
+            ["configuration", "RSS after warm-up", f"RSS after {turns:,} more turns", "growth", "tracemalloc growth"],
+            rows,
+        )
+        growth = self.results.median("memory", "ours", "rss_growth_mb")
+        worst = max(self.results.values("memory", "ours", "rss_growth_mb"), default=None)
+        if growth is not None and worst is not None:
+            self.summary["memory_growth_mb"] = {"median": growth, "worst": worst}
+            self.target(
+                f"memory growth over {turns:,} turns < {MEMORY_GROWTH_MAX_MB:.0f} MB (ours)",
+                f"{growth:+.2f} MB (worst round {worst:+.2f} MB)",
+                worst < MEMORY_GROWTH_MAX_MB,
+            )
+
+    def flatness(self) -> None:
+        if "flat" not in self.results.runs:
+            return
+        spec = self.settings["sizes"]["flat"]
+        early_turn, late_turn = spec["turns"]
+        base_early = self.results.median("flat", "baseline", "norm_early_us")
+        base_late = self.results.median("flat", "baseline", "norm_late_us")
+        rows = []
+        for config in FLAT_CONFIGS:
+            reason = self.missing("flat", config)
+            label = LABELS[config]
+            if reason:
+                rows.append([label, reason, "", "", "", ""])
+                continue
+            early = self.results.median("flat", config, "norm_early_us") or 0.0
+            late = self.results.median("flat", config, "norm_late_us") or 0.0
+            if config == "baseline" or base_early is None or base_late is None:
+                rows.append([label, f"{early:.1f}", f"{late:.1f}", f"{late / early:.2f}", "—", "—"])
+                continue
+            added_early, added_late = early - base_early, late - base_late
+            rows.append(
+                [
+                    label,
+                    f"{early:.1f}",
+                    f"{late:.1f}",
+                    f"{late / early:.2f}",
+                    f"{added_early:.1f} → {added_late:.1f}",
+                    f"{added_late / added_early:.2f}" if added_early > 0 else "—",
+                ]
+            )
+            if config == "ours-content" and added_early > 0:
+                growth = added_late / added_early
+                self.summary["content_flat"] = {"added_early_us": added_early, "added_late_us": added_late}
+                self.target(
+                    f"content capture (SPAN_ONLY) flat: added cost at turn {late_turn} ≤ {FLAT_GROWTH_MAX}x "
+                    f"that at turn {early_turn}",
+                    f"{added_early:.1f} → {added_late:.1f} µs ({growth:.2f}x)",
+                    growth <= FLAT_GROWTH_MAX,
+                )
+        turns = 2 * spec["rounds"] - 1
+        self.out(
+            f"## Per-turn cost as one conversation grows: turn {early_turn} vs turn {late_turn} "
+            f"(W1, one {turns}-turn conversation; µs)"
+        )
+        self.out()
+        self.table(
+            [
+                "configuration",
+                f"turn {early_turn}",
+                f"turn {late_turn}",
+                "late ÷ early",
+                "added over uninstrumented, early → late",
+                "added: late ÷ early",
+            ],
+            rows,
+        )
+        self.out(
+            "Each value is the median over turns n-4 … n+5 of the time between consecutive replies, median over "
+            "conversations and rounds. AG2's own tracing and OpenInference record message content always."
+        )
+        self.out()
+
+    def comparisons(self) -> None:
+        for group in WORKLOADS:
+            ours = self.results.median(group, "ours", "norm_us")
+            base = self.results.median(group, "baseline", "norm_us")
+            if ours is None or base is None:
+                continue
+            for config in ("ag2", "openinference"):
+                reason = self.missing(group, config)
+                other = self.results.median(group, config, "norm_us")
+                name = f"{group}: ours below {LABELS[config]}"
+                if reason or other is None:
+                    self.target(name, reason or "not run", None)
+                    continue
+                self.target(name, f"{ours / base:.3f}x vs {other / base:.3f}x", ours < other)
+            limit = {"W2": W2_RATIO_MAX, "W3": W3_RATIO_MAX}.get(group)
+            if limit:
+                self.target(f"{group}: ours ≤ {limit}x uninstrumented", f"{ours / base:.3f}x", ours / base <= limit)
+
+
+# ---------------------------------------------------------------------------------------------- profile
+
+
+def profile(args: argparse.Namespace) -> None:
+    """cProfile ours on one workload in a fresh process and print its hot spots in this package."""
+    import pstats
+
+    group = args.profile
+    mode = "quick" if args.quick else "full"
+    spec = dict(SIZES[mode][group], config="ours")
+    with tempfile.TemporaryDirectory(prefix="ag2-profile-") as scratch:
+        spec["profile"] = str(Path(scratch) / "ours.prof")
+        result = run_job(Job(group, "ours", spec, sys.executable), Path(scratch))
+        print(f"# cProfile of ours on {group} ({result['turns']} turns timed, {summary_of(result)} under the profiler)")
+        stats = pstats.Stats(spec["profile"])
+        total = stats.total_tt  # type: ignore[attr-defined]
+        rows = []
+        for (filename, line, name), (_, calls, tottime, cumtime, _) in stats.stats.items():  # type: ignore[attr-defined]
+            if PACKAGE in filename:
+                where = f"{filename.split(PACKAGE + os.sep)[-1]}:{line} {name}"
+                rows.append((cumtime, tottime, calls, where))
+        rows.sort(reverse=True)
+        print(f"\nprofiled time {total:.2f} s; functions of {PACKAGE} by cumulative time:\n")
+        print("| cumulative | share | own | calls | per call (cum.) | function |")
+        print("|---|---|---|---|---|---|")
+        for cumtime, tottime, calls, where in rows[: args.top]:
+            per_call = cumtime / calls * 1e6 if calls else 0.0
+            print(
+                f"| {cumtime:.3f} s | {cumtime / total * 100:.1f}% | {tottime:.3f} s | {calls} | "
+                f"{per_call:.1f} µs | `{where}` |"
+            )
+        print("\nall functions by own time:\n")
+        stats.sort_stats("tottime").print_stats(args.top)
+
+
+# ---------------------------------------------------------------------------------------------- main
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="a short run: fewer rounds and samples")
+    parser.add_argument("--json", metavar="PATH", help="also write every measurement and the summary as JSON")
+    parser.add_argument("--rounds", type=int, help="rounds (default: 5, or 2 with --quick)")
+    parser.add_argument(
+        "--only", nargs="+", choices=[*WORKLOADS, "memory", "flat"], help="run only these groups (W1 brings the floor)"
+    )
+    parser.add_argument(
+        "--openinference-python",
+        metavar="PYTHON",
+        help="interpreter with openinference-instrumentation-ag2 installed (default: this one)",
+    )
+    parser.add_argument("--profile", choices=list(WORKLOADS), help="profile ours on one workload instead")
+    parser.add_argument("--top", type=int, default=25, help="rows of the profile listing")
+    args = parser.parse_args()
+    if args.profile:
+        profile(args)
+        return
+
+    def log(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    host = machine()
+    results, settings = run_all(args, log)
+    settings["reference_ms"] = normalize(results)
+    oi_python = args.openinference_python or sys.executable
+    if "openinference" not in results.unavailable:
+        host["versions"]["openinference-instrumentation-ag2"] = openinference_version(oi_python) or "?"
+    settings["finished"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    report = Report(results, settings, host)
+    print(report.build())
+    if args.json:
+        document = {
+            "machine": host,
+            "settings": settings,
+            "summary": report.summary,
+            "targets": report.targets,
+            "runs": results.runs,
+            "errors": results.errors,
+            "unavailable": results.unavailable,
+        }
+        Path(args.json).write_text(json.dumps(document, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,419 @@
+"""One benchmark measurement in a fresh Python process, started by ``run.py``.
+
+    python benchmarks/workloads.py '{"task": "chat", "workload": "W1", "config": "ours", ...}' OUT.json
+
+Tasks:
+
+* ``chat``: time whole chats of a workload (W1 local reply functions, W2 a scripted model, W3 an A2A
+  server) after a warm-up; per-turn cost, spans per turn, peak RSS.
+* ``floor``: time one bare SDK span (``start_as_current_span``) with the same processor and exporter.
+* ``memory``: RSS (and optionally tracemalloc) after a warm-up vs after N more W1 turns.
+* ``flat``: per-turn cost at turn 10 vs turn 500 of one long W1 conversation.
+
+The result is written as JSON to the path given; AG2's console output goes to ``/dev/null``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import itertools
+import json
+import os
+import resource
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from configs import Telemetry
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+SCRIPTED_MODEL = ROOT / "examples" / "scripted_model.py"
+A2A_SERVER = HERE / "a2a_server.py"
+MODEL_REPLY = "Noted."
+FIRST_MESSAGE = "Hello, shall we go through the checklist?"
+PACKAGE = "opentelemetry_instrumentation_ag2"
+
+
+def peak_rss_kb() -> int:
+    """Peak resident set size of this process so far, in KiB (``ru_maxrss`` on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def current_rss_bytes() -> int:
+    """Resident set size now, in bytes."""
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def llm_config(base_url: str) -> Any:
+    """AG2's real OpenAI client pointed at the scripted model."""
+    from autogen import LLMConfig
+
+    entry = {"api_type": "openai", "model": "gpt-4o-mini", "api_key": "x", "base_url": base_url, "max_retries": 0}
+    return LLMConfig(entry, cache_seed=None)
+
+
+@contextlib.contextmanager
+def background(command: list[str], what: str) -> Iterator[str]:
+    """Start a server process, yield the URL of its ``READY <url>`` line, terminate it at the end."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if not line.startswith("READY "):
+            raise RuntimeError(f"{what} did not start: {line!r}")
+        yield line.split(maxsplit=1)[1].strip()
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+def scripted_model() -> contextlib.AbstractContextManager[str]:
+    """The scripted OpenAI-compatible model in its own process; yields its ``base_url``."""
+    command = [sys.executable, str(SCRIPTED_MODEL), "--port", "0", "--default", MODEL_REPLY]
+    return background(command, "the scripted model")
+
+
+def canned_reply(recipient: Any, messages: Any = None, sender: Any = None, config: Any = None) -> tuple[bool, str]:
+    """A registered reply function: answers at once, no LLM."""
+    return True, "Noted, next item."
+
+
+def local_agents(telemetry: Telemetry, model_url: str | None = None, reply: Callable = canned_reply) -> tuple:
+    """Two agents: with a registered reply function each (W1) or both answering through the model (W2)."""
+    from autogen import ConversableAgent
+
+    config = llm_config(model_url) if model_url else False
+    agents = tuple(ConversableAgent(name, llm_config=config, human_input_mode="NEVER") for name in ("alice", "bob"))
+    if not model_url:
+        for agent in agents:
+            agent.register_reply([ConversableAgent, None], reply, position=0)
+    telemetry.instrument_agents(agents, llm=bool(model_url))
+    return agents
+
+
+def chat_turns(result: Any) -> int:
+    """Agent turns (replies) of a finished chat: its history less the opening message."""
+    return len(result.chat_history) - 1
+
+
+def run_local(spec: dict[str, Any], telemetry: Telemetry, model_url: str | None) -> dict[str, Any]:
+    """W1 / W2: ``warmup`` then ``chats`` chats of ``rounds`` rounds, timed in batches."""
+    alice, bob = local_agents(telemetry, model_url)
+    rounds = spec["rounds"]
+
+    def chat() -> int:
+        return chat_turns(alice.initiate_chat(bob, message=FIRST_MESSAGE, max_turns=rounds, silent=True))
+
+    for _ in range(spec["warmup"]):
+        chat()
+    telemetry.reset()
+    warm_reference()
+    gc.collect()
+    profiler = start_profile(spec)
+    batches: list[Batch] = []
+    for size in batch_sizes(spec):
+        with timed(batches) as batch:
+            for _ in range(size):
+                batch.units += chat()
+    stop_profile(profiler, spec)
+    return timing(batches) | {"spans": telemetry.spans()}
+
+
+def _reference_work() -> int:
+    """A fixed slice of ordinary interpreter work: loops, dicts, tuples, small strings."""
+    table: dict[int, tuple[int, str]] = {}
+    for number in range(16000):
+        table[number & 255] = (number, str(number & 15))
+    return len(table)
+
+
+def reference_ms() -> float:
+    """How long the reference work takes right now (this kind of host alternates between a fast and a slow state)."""
+    started = time.perf_counter()
+    _reference_work()
+    return (time.perf_counter() - started) * 1e3
+
+
+def warm_reference() -> None:
+    """Run the reference work a few times so that its first timed run is not a cold one."""
+    for _ in range(3):
+        reference_ms()
+
+
+@dataclass
+class Batch:
+    """One timed batch: its duration, how many units (turns, spans) it did, and the reference time around it."""
+
+    seconds: float = 0.0
+    units: int = 0
+    reference_ms: float = 0.0
+
+
+@contextlib.contextmanager
+def timed(batches: list[Batch]) -> Iterator[Batch]:
+    """Time the block as one batch, with the reference work timed just before and just after it."""
+    batch = Batch()
+    before = reference_ms()
+    started = time.perf_counter()
+    yield batch
+    batch.seconds = time.perf_counter() - started
+    batch.reference_ms = (before + reference_ms()) / 2
+    batches.append(batch)
+
+
+def batch_sizes(spec: dict[str, Any]) -> list[int]:
+    """The timed chats split into ``batches`` nearly equal batches."""
+    chats, count = spec["chats"], min(spec.get("batches", 10), spec["chats"])
+    return [chats // count + (1 if index < chats % count else 0) for index in range(count)]
+
+
+def timing(batches: list[Batch]) -> dict[str, Any]:
+    """Per-unit cost: the median over the batches and the overall mean, with each batch's reference time."""
+    seconds = sum(batch.seconds for batch in batches)
+    units = sum(batch.units for batch in batches)
+    per_unit = [batch.seconds / batch.units * 1e6 for batch in batches]
+    return {
+        "turns": units,
+        "seconds": seconds,
+        "us_per_turn": statistics.median(per_unit),
+        "us_per_turn_mean": seconds / units * 1e6,
+        "batches_us": per_unit,
+        "batches_reference_ms": [batch.reference_ms for batch in batches],
+    }
+
+
+def run_a2a(spec: dict[str, Any], telemetry: Telemetry, model_url: str) -> dict[str, Any]:
+    """W3: ``user_proxy`` (reply function) chatting with an ``A2aRemoteAgent`` served in another process."""
+    from autogen import ConversableAgent
+    from autogen.a2a import A2aRemoteAgent
+
+    rounds = spec["rounds"]
+    with tempfile.TemporaryDirectory() as scratch:
+        server_out = Path(scratch) / "server.json"
+        command = [sys.executable, str(A2A_SERVER), "--config", spec["config"]]
+        command += ["--model-url", model_url, "--out", str(server_out)]
+        with background(command, "the A2A server") as url:
+            user_proxy = ConversableAgent("user_proxy", llm_config=False, human_input_mode="NEVER")
+            user_proxy.register_reply([ConversableAgent, None], canned_reply, position=0)
+            remote = A2aRemoteAgent(url, name="remote_agent")
+            telemetry.instrument_agents([user_proxy, remote])
+
+            async def chat() -> int:
+                result = await user_proxy.a_initiate_chat(remote, message=FIRST_MESSAGE, max_turns=rounds, silent=True)
+                return (chat_turns(result) + 1) // 2  # the remote agent answers every other turn
+
+            async def main() -> dict[str, Any]:
+                warm_turns = 0
+                for _ in range(spec["warmup"]):
+                    warm_turns += await chat()
+                telemetry.reset()
+                warm_reference()
+                gc.collect()
+                profiler = start_profile(spec)
+                batches: list[Batch] = []
+                for size in batch_sizes(spec):
+                    with timed(batches) as batch:
+                        for _ in range(size):
+                            batch.units += await chat()
+                stop_profile(profiler, spec)
+                return timing(batches) | {"all_turns": warm_turns + sum(batch.units for batch in batches)}
+
+            result = asyncio.run(main())
+        server = json.loads(server_out.read_text()) if server_out.exists() else {}
+    result["spans"] = telemetry.spans()
+    result["server_spans"] = server.get("spans", 0)
+    result["server_peak_rss_kb"] = server.get("peak_rss_kb")
+    return result
+
+
+def task_chat(spec: dict[str, Any]) -> dict[str, Any]:
+    """Time one workload under one configuration."""
+    telemetry = Telemetry(spec["config"])
+    workload = spec["workload"]
+    if workload == "W1":
+        result = run_local(spec, telemetry, None)
+    else:
+        with scripted_model() as model_url:
+            result = run_local(spec, telemetry, model_url) if workload == "W2" else run_a2a(spec, telemetry, model_url)
+    result["spans_per_turn"] = result["spans"] / result["turns"]
+    if "server_spans" in result:
+        result["spans_per_turn"] = result["spans"] / result["turns"] + result["server_spans"] / result["all_turns"]
+    result["dropped"] = telemetry.dropped()
+    result["peak_rss_kb"] = peak_rss_kb()
+    telemetry.shutdown()
+    return result
+
+
+def task_floor(spec: dict[str, Any]) -> dict[str, Any]:
+    """The cost of one bare SDK span with the same provider, processor and exporter."""
+    telemetry = Telemetry("floor")
+    tracer = telemetry.tracer()
+    for _ in range(spec["warmup"]):
+        with tracer.start_as_current_span("bare"):
+            pass
+    telemetry.reset()
+    gc.collect()
+    warm_reference()
+    batches: list[Batch] = []
+    for size in batch_sizes({"chats": spec["spans"], "batches": 20}):
+        with timed(batches) as batch:
+            for _ in range(size):
+                with tracer.start_as_current_span("bare"):
+                    pass
+            batch.units = size
+    exported = telemetry.spans()
+    dropped = telemetry.dropped()
+    telemetry.shutdown()
+    return timing(batches) | {"spans": exported, "dropped": dropped, "peak_rss_kb": peak_rss_kb()}
+
+
+def task_memory(spec: dict[str, Any]) -> dict[str, Any]:
+    """RSS (and tracemalloc, when asked) after a W1 warm-up vs after ``turns`` more turns."""
+    telemetry = Telemetry(spec["config"])
+    alice, bob = local_agents(telemetry)
+
+    def chat() -> int:
+        return chat_turns(alice.initiate_chat(bob, message=FIRST_MESSAGE, max_turns=spec["rounds"], silent=True))
+
+    for _ in range(spec["warmup"]):
+        chat()
+    settle(telemetry)
+    if spec.get("tracemalloc"):
+        tracemalloc.start(5)
+        before_snapshot = tracemalloc.take_snapshot()
+    rss_before = current_rss_bytes()
+    turns = 0
+    while turns < spec["turns"]:
+        turns += chat()
+    settle(telemetry)
+    rss_after = current_rss_bytes()
+    result: dict[str, Any] = {
+        "turns": turns,
+        "rss_before_mb": rss_before / 2**20,
+        "rss_after_mb": rss_after / 2**20,
+        "rss_growth_mb": (rss_after - rss_before) / 2**20,
+    }
+    if spec.get("tracemalloc"):
+        after_snapshot = tracemalloc.take_snapshot()
+        tracemalloc.stop()
+        growth = after_snapshot.compare_to(before_snapshot, "filename")
+        result["traced_growth_kb"] = sum(stat.size_diff for stat in growth) / 1024
+        ours = [stat for stat in growth if PACKAGE in str(stat.traceback)]
+        result["traced_growth_ours_kb"] = sum(stat.size_diff for stat in ours) / 1024
+        result["top_growth"] = [
+            {"where": str(stat.traceback), "kb": stat.size_diff / 1024, "count": stat.count_diff} for stat in growth[:5]
+        ]
+    telemetry.shutdown()
+    return result
+
+
+def settle(telemetry: Telemetry) -> None:
+    """Flush the spans and collect garbage so that a memory reading sees only what is kept."""
+    telemetry.flush()
+    time.sleep(0.2)
+    gc.collect()
+
+
+def task_flat(spec: dict[str, Any]) -> dict[str, Any]:
+    """Per-turn cost early and late in long W1 conversations: is it flat as the conversation grows?"""
+    telemetry = Telemetry(spec["config"], capture_message_content=spec.get("capture"))
+    stamps: list[float] = []
+
+    def stamping_reply(recipient: Any, messages: Any = None, sender: Any = None, config: Any = None) -> tuple:
+        stamps.append(time.perf_counter())
+        return True, "Noted, next item."
+
+    alice, bob = local_agents(telemetry, reply=stamping_reply)
+    alice.initiate_chat(bob, message=FIRST_MESSAGE, max_turns=spec["warmup"], silent=True)
+    telemetry.reset()
+    warm_reference()
+    early_turn, late_turn = spec["turns"]
+    early: list[float] = []
+    late: list[float] = []
+    references: list[float] = []
+    turns = 0
+    for _ in range(spec["conversations"]):
+        stamps.clear()
+        gc.collect()
+        before = reference_ms()
+        alice.initiate_chat(bob, message=FIRST_MESSAGE, max_turns=spec["rounds"], silent=True)
+        references.append((before + reference_ms()) / 2)
+        # duration[n] = time from reply n-1 to reply n (replies numbered from 1)
+        duration = [0.0, 0.0] + [(b - a) * 1e6 for a, b in itertools.pairwise(stamps)]
+        early.append(around(duration, early_turn))
+        late.append(around(duration, late_turn))
+        turns += len(stamps)
+    spans = telemetry.spans()
+    telemetry.shutdown()
+    return {
+        "early_turn": early_turn,
+        "late_turn": late_turn,
+        "early_us": statistics.median(early),
+        "late_us": statistics.median(late),
+        "conversations_early_us": early,
+        "conversations_late_us": late,
+        "conversations_reference_ms": references,
+        "turns_per_conversation": turns // spec["conversations"],
+        "spans_per_turn": spans / turns,
+        "peak_rss_kb": peak_rss_kb(),
+    }
+
+
+def around(duration: list[float], turn: int) -> float:
+    """The median duration of turns ``turn - 4`` .. ``turn + 5``."""
+    return statistics.median(duration[turn - 4 : turn + 6])
+
+
+def start_profile(spec: dict[str, Any]) -> Any:
+    """A running cProfile profiler when the spec asks for a profile."""
+    if not spec.get("profile"):
+        return None
+    import cProfile
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    return profiler
+
+
+def stop_profile(profiler: Any, spec: dict[str, Any]) -> None:
+    """Stop the profiler and dump its stats where the spec says."""
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(spec["profile"])
+
+
+TASKS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "chat": task_chat,
+    "floor": task_floor,
+    "memory": task_memory,
+    "flat": task_flat,
+}
+
+
+def main() -> None:
+    spec = json.loads(sys.argv[1])
+    out = Path(sys.argv[2])
+    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - AG2 prints every chat's end; the result goes to ``out``
+    result = TASKS[spec["task"]](spec)
+    out.write_text(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

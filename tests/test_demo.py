@@ -1,0 +1,274 @@
+"""The README's first command, as a newcomer runs it: the demo's processes, one trace, printed as a tree."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from .otlp_receiver import OTLPReceiver
+from .processes import EXAMPLES, ROOT
+
+SUMMARY_PREFIX = "demo-summary: "
+GUIDE = re.compile(r"((?:│   |    )*)(?:├── |└── )(.*)")
+
+
+@dataclass
+class Node:
+    """One line of the printed tree: the span's name, its ``[service]``, the rest of the line, its children."""
+
+    name: str
+    service: str
+    details: str
+    children: list[Node] = field(default_factory=list)
+
+    def find(self, name: str) -> list[Node]:
+        return [child for child in self.children if child.name == name]
+
+
+@dataclass
+class DemoRun:
+    """What one run of the demo printed."""
+
+    output: str
+    summary: dict
+    root: Node
+    urls: dict[str, str]
+
+
+def parse_tree(output: str) -> Node:
+    """The printed tree of the main trace (the lines after ``trace <id>``), rebuilt from its guides."""
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("trace "))
+    top = Node(lines[start], "", "")
+    stack = [top]
+    for line in lines[start + 1 :]:
+        found = GUIDE.fullmatch(line)
+        if found is None:
+            break
+        depth = len(found.group(1)) // 4 + 1
+        name, service, details = re.fullmatch(r"(.+?)  \[(.+?)\]  (.*)", found.group(2)).groups()  # type: ignore[union-attr]
+        node = Node(name, service, details)
+        del stack[depth:]
+        stack[-1].children.append(node)
+        stack.append(node)
+    assert len(top.children) == 1, f"one root span expected:\n{output}"
+    return top.children[0]
+
+
+def parse_run(output: str) -> DemoRun:
+    summary_lines = [line for line in output.splitlines() if line.startswith(SUMMARY_PREFIX)]
+    assert len(summary_lines) == 1, output
+    urls = dict(re.findall(r"starting (\w+) A2A server .*ready at (\S+)", output))
+    return DemoRun(output, json.loads(summary_lines[0].removeprefix(SUMMARY_PREFIX)), parse_tree(output), urls)
+
+
+def run_demo(command: list[str], cwd: Path, env: dict[str, str], timeout: float) -> tuple[int, str]:
+    """Run the demo; on timeout it gets SIGTERM first, so that it stops the processes it started."""
+    process = subprocess.Popen(
+        command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGTERM)
+        try:
+            output, _ = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output, _ = process.communicate()
+        pytest.fail(f"{command} did not finish within {timeout}s:\n{output}")
+    return process.returncode, output
+
+
+def demo_env(**extra: str) -> dict[str, str]:
+    """The environment a newcomer's shell would have: no OTEL_* settings, no API key, no active virtualenv."""
+    skipped = {"OPENAI_API_KEY", "VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_") and k not in skipped}
+    return env | extra
+
+
+def assert_remote_call(call: Node, url: str, service: str, agent: str) -> None:
+    """A remote ``invoke_agent`` line and the server's ``a2a-execution`` subtree under it."""
+    assert call.service in ("orchestrator", "client-service")
+    assert "  CLIENT  " in call.details
+    assert "gen_ai.agent.remote=true" in call.details
+    assert f"server.address={url}" in call.details
+    executions = call.find("a2a-execution")
+    assert executions and all(e.service == service and "  SERVER  " in e.details for e in executions)
+    served = [e for e in executions if "http.request.method=POST" in e.details]
+    assert len(served) == 1
+    assert "rpc.method=message/stream" in served[0].details
+    assert "http.response.status_code=200" in served[0].details
+    (conversation,) = served[0].children
+    assert (conversation.name, conversation.service) == (f"conversation {agent}", service)
+    (turn,) = conversation.find(f"invoke_agent {agent}")
+    (llm,) = turn.find("chat gpt-4o-mini")
+    assert re.search(r"gen_ai\.usage\.output_tokens=[1-9]", llm.details)
+
+
+def assert_group_chat_trace(run: DemoRun) -> None:
+    services = ["orchestrator", "research-agent-service", "tech-agent-service"]
+    assert run.summary["trace_ids"] == [run.summary["trace_id"]], "one trace id"
+    assert run.summary["services"] == services
+    assert run.summary["root"] == "conversation chat_manager"
+    assert f"trace {run.summary['trace_id']}  ·  {run.summary['span_count']} spans  ·  3 services: " in run.output
+    assert f"trace id: {run.summary['trace_id']}" in run.output
+    assert "✓ one trace across 3 processes" in run.output
+
+    root = run.root
+    assert (root.name, root.service) == ("conversation chat_manager", "orchestrator")
+    selections = root.find("speaker_selection")
+    assert len(selections) >= 2
+    assert any(c.name == "invoke_agent speaker_selection_agent" for s in selections for c in s.children)
+    assert root.find("invoke_agent triage_agent")
+    (tech_call,) = root.find("invoke_agent tech_agent")
+    (research_call,) = root.find("invoke_agent research_agent")
+    assert_remote_call(tech_call, run.urls["tech_agent"], "tech-agent-service", "tech_agent")
+    assert_remote_call(research_call, run.urls["research_agent"], "research-agent-service", "research_agent")
+    names = [child.name for child in root.children]
+    assert names.index("invoke_agent tech_agent") < names.index("invoke_agent research_agent")
+
+
+def clone_like(source: Path, target: Path) -> Path:
+    """The repository's files as a fresh clone has them (tracked and new, not ignored), without build leftovers."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=source,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        parts = Path(name).parts
+        if any(part.startswith(".venv") or part == "__pycache__" for part in parts):
+            continue
+        if (source / name).is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source / name, target / name)
+    return target
+
+
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    if shutil.which("git") is None:
+        pytest.skip("git is needed to list the repository's files")
+    yield clone_like(ROOT, tmp_path_factory.mktemp("clone"))
+
+
+@pytest.mark.timeout(900)
+def test_readme_first_command_shows_one_trace_of_the_group_chat(clone: Path, tmp_path: Path) -> None:
+    pyproject = (clone / "pyproject.toml").read_text(encoding="utf-8")
+    assert re.search(r"^demo = \[", pyproject, re.MULTILINE), "pyproject.toml needs the `demo` extra demo.sh installs"
+    env = demo_env(DEMO_VENV=str(tmp_path / "venv"))
+
+    code, output = run_demo(["bash", "examples/demo.sh"], clone, env, timeout=840)
+
+    assert code == 0, output
+    assert "creating the demo virtualenv" in output
+    for line in (
+        r"starting tech_agent A2A server \(tech-agent-service\)… ready at http://127\.0\.0\.1:\d+/",
+        r"starting research_agent A2A server \(research-agent-service\)… ready at http://127\.0\.0\.1:\d+/",
+        r"group_chat_with_remote\.py finished in [\d.]+s",
+    ):
+        assert re.search(line, output), output
+    assert_group_chat_trace(parse_run(output))
+    assert not (clone / ".venv-demo").exists()
+
+    code, again = run_demo(["bash", "examples/demo.sh", "--example", "client", "--quiet"], clone, env, timeout=300)
+    assert code == 0, again
+    assert "installing" not in again, "the second run reuses the virtualenv"
+    assert parse_run(again).summary["services"] == ["client-service", "tech-agent-service"]
+
+
+@pytest.mark.timeout(300)
+def test_client_example_in_the_development_environment_forwarding_to_a_backend(tmp_path: Path) -> None:
+    report = tmp_path / "trace.json"
+    command = [sys.executable, str(EXAMPLES / "demo.py"), "--example", "client", "--json", str(report)]
+
+    with OTLPReceiver() as backend:  # the user's own Jaeger / Tempo / Phoenix
+        env = demo_env(OTEL_EXPORTER_OTLP_ENDPOINT=backend.http_endpoint, OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf")
+        code, output = run_demo(command, tmp_path, env, timeout=240)
+        forwarded = backend.spans
+
+    assert code == 0, output
+    run = parse_run(output)
+    assert run.summary["trace_ids"] == [run.summary["trace_id"]]
+    assert run.summary["services"] == ["client-service", "tech-agent-service"]
+    assert "client-service │ user_proxy (to tech_agent):" in output, "the orchestrator's output is shown"
+    root = run.root
+    assert (root.name, root.service) == ("conversation user_proxy", "client-service")
+    assert [child.name for child in root.children] == [
+        "invoke_agent tech_agent",
+        "invoke_agent user_proxy",
+        "invoke_agent tech_agent",
+    ]
+    for call in root.find("invoke_agent tech_agent"):
+        assert_remote_call(call, run.urls["tech_agent"], "tech-agent-service", "tech_agent")
+
+    document = json.loads(report.read_text(encoding="utf-8"))
+    spans = document["spans"]
+    assert f"and forwarding everything to {backend.http_endpoint} (http/protobuf)" in output
+    assert re.search(rf"forwarded to {backend.http_endpoint} \(\d+ exports\)", output)
+    assert sorted(s.span_id for s in forwarded) == sorted(s["span_id"] for s in spans)
+    assert {s["trace_id"] for s in spans} == {run.summary["trace_id"]}
+    assert len(spans) == run.summary["span_count"]
+    by_id = {s["span_id"]: s for s in spans}
+    for s in spans:
+        assert s["parent_span_id"] is None or s["parent_span_id"] in by_id
+        if s["name"] == "a2a-execution":
+            assert by_id[s["parent_span_id"]]["name"] == "invoke_agent tech_agent"
+
+
+@pytest.mark.timeout(120)
+def test_a_taken_port_fails_clearly_with_the_servers_last_output(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        command = [sys.executable, str(EXAMPLES / "demo.py"), "--example", "client", "--tech-port", str(port)]
+
+        code, output = run_demo(command, tmp_path, demo_env(), timeout=90)
+
+    assert code == 1, output
+    assert "demo failed: tech_agent server exited with code 1 before it was ready; its last output:" in output
+    assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in output
+    assert f"Is port {port} taken? Choose another with --tech-port" in output
+    assert "trace id" not in output
+
+
+def test_local_stack_files_agree_with_each_other() -> None:
+    """The Docker stack (not started here): collector on host 14317/14318 -> Tempo -> Grafana on 3333."""
+    yaml = pytest.importorskip("yaml")
+    stack = EXAMPLES / "local-stack"
+    compose = yaml.safe_load((stack / "docker-compose.yml").read_text(encoding="utf-8"))
+    services = compose["services"]
+    assert services["otel-collector"]["ports"] == ["14317:4317", "14318:4318"]
+    assert services["grafana"]["ports"] == ["3333:3000"]
+    for service in services.values():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            assert not source.startswith(".") or (stack / source).is_file(), volume
+
+    collector = yaml.safe_load((stack / "otel-collector.yaml").read_text(encoding="utf-8"))
+    protocols = collector["receivers"]["otlp"]["protocols"]
+    assert (protocols["grpc"]["endpoint"], protocols["http"]["endpoint"]) == ("0.0.0.0:4317", "0.0.0.0:4318")
+    traces = collector["service"]["pipelines"]["traces"]
+    assert "otlp/tempo" in traces["exporters"]
+    assert collector["exporters"]["otlp/tempo"]["endpoint"] == "tempo:4317"
+
+    tempo = yaml.safe_load((stack / "tempo.yaml").read_text(encoding="utf-8"))
+    assert tempo["distributor"]["receivers"]["otlp"]["protocols"]["grpc"]["endpoint"] == "0.0.0.0:4317"
+    datasources = yaml.safe_load((stack / "grafana-datasources.yaml").read_text(encoding="utf-8"))["datasources"]
+    assert [(d["type"], d["url"]) for d in datasources] == [
+        ("tempo", f"http://tempo:{tempo['server']['http_listen_port']}")
+    ]
