@@ -5,4 +5,4 @@ The same ``autogen`` package is published as ``ag2`` and as ``autogen``; either 
 """
 
 _instruments = ()
-_instruments_any = ("ag2 >= 0.10.0, < 1.0", "autogen >= 0.10.0, < 1.0")
+_instruments_any = ("ag2 >= 0.12.0, < 1.0", "autogen >= 0.12.0, < 1.0")
