@@ -69,11 +69,6 @@ Describe = Callable[[Any, tuple, dict], "SpanStart | None"]
 Finish = Callable[["ActiveSpan", Any], None]
 
 
-def current_conversation_id() -> str | None:
-    """The ``gen_ai.conversation.id`` of the innermost conversation in the current context."""
-    return context.get_value(_CONVERSATION_ID)  # type: ignore[return-value]
-
-
 def current_conversation_span() -> Span | None:
     """The innermost ``conversation`` span of the current context."""
     return context.get_value(_CONVERSATION_SPAN)  # type: ignore[return-value]
