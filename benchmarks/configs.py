@@ -6,6 +6,8 @@
   each agent, ``instrument_llm_wrapper`` where a model is called, ``instrument_a2a_server`` on a server).
 * ``openinference``: ``openinference.instrumentation.ag2.AG2Instrumentor().instrument(tracer_provider=...)``.
 * ``floor``: the SDK alone (provider and processor, no instrumentor), to time one bare span.
+* ``minimal``: the cheapest instrumentation making the same W1 spans: plain wrappers around
+  ``generate_reply`` and ``initiate_chat`` that only enter ``tracer.start_as_current_span(name)``.
 
 Every configuration but ``baseline`` uses a ``TracerProvider`` with a ``BatchSpanProcessor`` (default
 settings, as in production) and an exporter that counts the spans and drops them; the provider is also
@@ -27,6 +29,7 @@ LABELS = {
     "ag2": "AG2's own tracing",
     "openinference": "OpenInference",
     "floor": "bare SDK span",
+    "minimal": "minimal wrapper",
 }
 
 
@@ -60,6 +63,8 @@ class Telemetry:
             from openinference.instrumentation.ag2 import AG2Instrumentor as OpenInferenceInstrumentor
 
             OpenInferenceInstrumentor().instrument(tracer_provider=self.provider)
+        elif config == "minimal":
+            minimal_wrappers(self.provider.get_tracer("benchmarks.minimal"))
         elif config not in ("ag2", "floor"):
             raise ValueError(f"unknown configuration {config!r}")
 
@@ -112,3 +117,22 @@ class Telemetry:
         """Flush and stop the batch processor's thread."""
         if self.provider is not None:
             self.provider.shutdown()
+
+
+def minimal_wrappers(tracer: Any) -> None:
+    """The same spans as ours on W1 (one per turn, one per chat), made as cheaply as the SDK allows."""
+    from autogen import ConversableAgent
+
+    generate_reply = ConversableAgent.generate_reply
+    initiate_chat = ConversableAgent.initiate_chat
+
+    def traced_reply(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with tracer.start_as_current_span("invoke_agent " + self.name):
+            return generate_reply(self, *args, **kwargs)
+
+    def traced_chat(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with tracer.start_as_current_span("conversation " + self.name):
+            return initiate_chat(self, *args, **kwargs)
+
+    ConversableAgent.generate_reply = traced_reply  # type: ignore[method-assign]
+    ConversableAgent.initiate_chat = traced_chat  # type: ignore[method-assign]

@@ -410,6 +410,8 @@ TASKS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 def main() -> None:
     spec = json.loads(sys.argv[1])
     out = Path(sys.argv[2])
+    if spec.get("cpu") is not None:  # the servers this process starts inherit it
+        os.sched_setaffinity(0, {spec["cpu"]})
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - AG2 prints every chat's end; the result goes to ``out``
     result = TASKS[spec["task"]](spec)
     out.write_text(json.dumps(result))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 from typing import Any
@@ -27,14 +28,24 @@ _REQUEST_PARAMETERS = (
 )
 
 
-def _inference_scope() -> dict[Any, Any] | None:
-    """The context value by which opentelemetry-util-genai instrumentations see an LLM span already open and
-    make none of their own (util-genai >= 1.3), or ``None`` where the installed util-genai has no such contract."""
+@functools.cache
+def _inference_contract() -> tuple[Any, Any] | None:
+    """util-genai's "inference already open" context key and value type (util-genai >= 1.3), looked up once."""
     try:
         from opentelemetry.util.genai.invocation import CLIENT_INFERENCE_CONTEXT_KEY, InferenceData
     except ImportError:
         return None
-    return {CLIENT_INFERENCE_CONTEXT_KEY: InferenceData()}
+    return CLIENT_INFERENCE_CONTEXT_KEY, InferenceData
+
+
+def _inference_scope() -> dict[Any, Any] | None:
+    """The context value by which opentelemetry-util-genai instrumentations see an LLM span already open and
+    make none of their own, or ``None`` where the installed util-genai has no such contract."""
+    contract = _inference_contract()
+    if contract is None:
+        return None
+    key, data = contract
+    return {key: data()}
 
 
 def openai_v2_traces(wrapper: Any) -> bool:
@@ -120,26 +131,22 @@ class LLMSpans:
         return start
 
     def response(self, span: ActiveSpan, response: Any) -> None:
-        model = getattr(response, "model", None)
-        if model:
-            span.set_attribute(attr.GEN_AI_RESPONSE_MODEL, model)
-        response_id = getattr(response, "id", None)
-        if response_id:
-            span.set_attribute(attr.GEN_AI_RESPONSE_ID, response_id)
         usage = getattr(response, "usage", None)
         input_tokens = getattr(usage, "prompt_tokens", None)
         output_tokens = getattr(usage, "completion_tokens", None)
-        if input_tokens is not None:
-            span.set_attribute(attr.GEN_AI_USAGE_INPUT_TOKENS, input_tokens)
-        if output_tokens is not None:
-            span.set_attribute(attr.GEN_AI_USAGE_OUTPUT_TOKENS, output_tokens)
         choices = getattr(response, "choices", None) or ()
-        reasons = [str(choice.finish_reason) for choice in choices if getattr(choice, "finish_reason", None)]
-        if reasons:
-            span.set_attribute(attr.GEN_AI_RESPONSE_FINISH_REASONS, reasons)
         cost = getattr(response, "cost", None)
-        if isinstance(cost, (int, float)):
-            span.set_attribute(attr.AG2_USAGE_COST, float(cost))
+        found = {
+            attr.GEN_AI_RESPONSE_MODEL: getattr(response, "model", None),
+            attr.GEN_AI_RESPONSE_ID: getattr(response, "id", None),
+            attr.GEN_AI_USAGE_INPUT_TOKENS: input_tokens,
+            attr.GEN_AI_USAGE_OUTPUT_TOKENS: output_tokens,
+            attr.GEN_AI_RESPONSE_FINISH_REASONS: [
+                str(choice.finish_reason) for choice in choices if getattr(choice, "finish_reason", None)
+            ],
+            attr.AG2_USAGE_COST: float(cost) if isinstance(cost, (int, float)) else None,
+        }
+        span.set_attributes({key: value for key, value in found.items() if value is not None and value != []})
         self.telemetry.signals.record_tokens(span.attributes, input_tokens, output_tokens)
         add_to_rollup(response)
         if self.telemetry.capture_content and choices:

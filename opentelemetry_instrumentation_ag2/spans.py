@@ -148,6 +148,11 @@ class ActiveSpan:
         self.attributes[key] = value
         self.span.set_attribute(key, value)
 
+    def set_attributes(self, attributes: dict[str, AttributeValue]) -> None:
+        """Set several span attributes at once (one lock on the SDK span)."""
+        self.attributes.update(attributes)
+        self.span.set_attributes(attributes)
+
     def set_content(self, key: str, value: AttributeValue) -> None:
         """Message content: onto the span and/or into the operation's event, as the capture mode says."""
         settings = self._telemetry.settings
