@@ -93,15 +93,6 @@ def instrument(
     instrumentor.uninstrument()
 
 
-@pytest.fixture
-def instrument_with_content(tracer_provider: TracerProvider) -> Iterator[AG2Instrumentor]:
-    """AG2 instrumented with content on spans."""
-    instrumentor = AG2Instrumentor()
-    instrumentor.instrument(tracer_provider=tracer_provider, capture_message_content="SPAN_ONLY")
-    yield instrumentor
-    instrumentor.uninstrument()
-
-
 def by_name(spans: tuple[ReadableSpan, ...] | list[ReadableSpan], name: str) -> list[ReadableSpan]:
     """Spans with this name, in end order."""
     return [span for span in spans if span.name == name]

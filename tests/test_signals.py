@@ -7,8 +7,6 @@ import json
 import openai
 import pytest
 from autogen import register_function
-from opentelemetry.sdk._logs import LoggerProvider
-from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
 
 from opentelemetry_instrumentation_ag2 import AG2Instrumentor
 from opentelemetry_instrumentation_ag2.signals import AGENT_DURATION_BUCKETS, DURATION_BUCKETS, TOKEN_BUCKETS
@@ -111,10 +109,7 @@ def test_tool_duration(instrument, metric_reader, llm):
     }
 
 
-def instrument_with(mode: str, tracer_provider, meter_provider) -> tuple[AG2Instrumentor, InMemoryLogRecordExporter]:
-    logs = InMemoryLogRecordExporter()
-    logger_provider = LoggerProvider()
-    logger_provider.add_log_record_processor(SimpleLogRecordProcessor(logs))
+def instrument_with(mode: str | None, tracer_provider, meter_provider, logger_provider) -> AG2Instrumentor:
     instrumentor = AG2Instrumentor()
     instrumentor.instrument(
         tracer_provider=tracer_provider,
@@ -122,19 +117,19 @@ def instrument_with(mode: str, tracer_provider, meter_provider) -> tuple[AG2Inst
         logger_provider=logger_provider,
         capture_message_content=mode,
     )
-    return instrumentor, logs
+    return instrumentor
 
 
 @pytest.mark.parametrize("mode", ["EVENT_ONLY", "SPAN_AND_EVENT"])
-def test_content_events(tracer_provider, meter_provider, span_exporter, llm, mode):
-    instrumentor, logs = instrument_with(mode, tracer_provider, meter_provider)
+def test_content_events(tracer_provider, meter_provider, logger_provider, log_exporter, span_exporter, llm, mode):
+    instrumentor = instrument_with(mode, tracer_provider, meter_provider, logger_provider)
     try:
         three_llm_calls(llm, max_turns=1)
     finally:
         instrumentor.uninstrument()
     spans = span_exporter.get_finished_spans()
     (chat,) = by_name(spans, "chat gpt-4o-mini")
-    records = [data.log_record for data in logs.get_finished_logs()]
+    records = [data.log_record for data in log_exporter.get_finished_logs()]
     (inference,) = [r for r in records if r.event_name == "gen_ai.client.inference.operation.details"]
     assert json.loads(inference.attributes["gen_ai.input.messages"])[0]["parts"][0]["content"] == QUESTION
     assert json.loads(inference.attributes["gen_ai.output.messages"])[0]["parts"][0]["content"] == "one"
@@ -145,9 +140,11 @@ def test_content_events(tracer_provider, meter_provider, span_exporter, llm, mod
     assert on_spans is (mode == "SPAN_AND_EVENT")
 
 
-def test_no_content_leaks_anywhere(tracer_provider, meter_provider, metric_reader, span_exporter, llm, monkeypatch):
+def test_no_content_leaks_anywhere(
+    tracer_provider, meter_provider, logger_provider, log_exporter, metric_reader, span_exporter, llm, monkeypatch
+):
     monkeypatch.delenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", raising=False)
-    instrumentor, logs = instrument_with(None, tracer_provider, meter_provider)
+    instrumentor = instrument_with(None, tracer_provider, meter_provider, logger_provider)
     secret_answer = "secret-answer-31337"
     llm.push(secret_answer)
     try:
@@ -156,10 +153,10 @@ def test_no_content_leaks_anywhere(tracer_provider, meter_provider, metric_reade
     finally:
         instrumentor.uninstrument()
     exported = [repr(span.to_json()) for span in span_exporter.get_finished_spans()]
-    exported += [repr(data.log_record.to_json()) for data in logs.get_finished_logs()]
+    exported += [repr(data.log_record.to_json()) for data in log_exporter.get_finished_logs()]
     exported.append(metric_reader.get_metrics_data().to_json())
     dump = "\n".join(exported)
     assert "chat gpt-4o-mini" in dump
     assert QUESTION not in dump and secret_answer not in dump
     assert "You solve technical problems" not in dump  # the system prompt
-    assert logs.get_finished_logs() == ()
+    assert log_exporter.get_finished_logs() == ()
