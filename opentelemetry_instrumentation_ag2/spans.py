@@ -11,6 +11,7 @@ span and re-raised unchanged.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
@@ -33,6 +34,7 @@ _AGENT_TURN = context.create_key("ag2-agent-turn")
 _CONVERSATION_SPAN = context.create_key("ag2-conversation-span")
 AG2_OWN_TRACING_SCOPE = "opentelemetry.instrumentation.ag2"
 """The scope of AG2's own opt-in tracing (``autogen.opentelemetry``)."""
+AG2_OWN_TRACING_MODULE = "autogen.opentelemetry"
 
 THIS_SPAN = object()
 """A ``SpanStart.context_values`` value standing for the span being started."""
@@ -100,6 +102,8 @@ def record_exception(span: Span, exc: BaseException) -> None:
 
 def _made_by_ag2_itself(name: str) -> bool:
     """Whether the current span is AG2's own tracing of this very operation (``autogen.opentelemetry``)."""
+    if AG2_OWN_TRACING_MODULE not in sys.modules:
+        return False  # never imported: AG2's own tracing cannot be on
     current = trace.get_current_span()
     scope = getattr(current, "instrumentation_scope", None)
     return getattr(scope, "name", None) == AG2_OWN_TRACING_SCOPE and getattr(current, "name", None) == name
@@ -131,14 +135,13 @@ class ActiveSpan:
                 self.content.update(start.content)
         self.span = telemetry.tracer.start_span(start.name, parent, start.kind, span_attributes)
         ctx = trace.set_span_in_context(self.span, parent)
+        values = {key: self.span if value is THIS_SPAN else value for key, value in start.context_values.items()}
         if start.conversation_id:
-            ctx = context.set_value(_CONVERSATION_ID, start.conversation_id, ctx)
-            ctx = context.set_value(_CONVERSATION_SPAN, self.span, ctx)
-            ctx = context.set_value(_AGENT_TURN, None, ctx)
+            values.update({_CONVERSATION_ID: start.conversation_id, _CONVERSATION_SPAN: self.span, _AGENT_TURN: None})
         if start.agent is not None:
-            ctx = context.set_value(_AGENT_TURN, start.agent, ctx)
-        for key, value in start.context_values.items():
-            ctx = context.set_value(key, self.span if value is THIS_SPAN else value, ctx)
+            values[_AGENT_TURN] = start.agent
+        if values:  # one copy of the context for all of them
+            ctx = context.Context({**ctx, **values})
         self._context = ctx
         self._started = time.perf_counter()
         self._token = context.attach(ctx)  # last: nothing after it may fail
