@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import sys
@@ -90,48 +89,36 @@ class LLMSpans:
 
     def __init__(self, telemetry: Telemetry) -> None:
         self.telemetry = telemetry
-        self._configured: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+        self._endpoints: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
 
-    def configured(self, wrapper: Any) -> dict[str, Any]:
-        """What a wrapper's configuration says of every call (provider, endpoint, defaults), read once per wrapper."""
-        try:
-            return self._configured[wrapper]
-        except (KeyError, TypeError):
-            pass
-        entry = (getattr(wrapper, "_config_list", None) or [{}])[0]
-        configured: dict[str, Any] = {
-            attr.GEN_AI_PROVIDER_NAME: provider_name(config_value(entry, "api_type")),
-            "model": config_value(entry, "model"),
-            "tools": config_value(entry, "tools"),
-        }
-        host, port = server_of(_base_url(wrapper))
-        if host:
-            configured[attr.SERVER_ADDRESS] = host
-            configured[attr.SERVER_PORT] = port
-        for key, _ in _REQUEST_PARAMETERS:
-            configured[key] = config_value(entry, key)
-        with contextlib.suppress(TypeError):  # a wrapper that cannot be weakly referenced is read every time
-            self._configured[wrapper] = configured
-        return configured
+    def endpoint(self, wrapper: Any) -> dict[str, Any]:
+        """Provider and server attributes of a wrapper's first client: fixed for its life, so read once."""
+        endpoint = self._endpoints.get(wrapper)
+        if endpoint is None:
+            entry = (getattr(wrapper, "_config_list", None) or [{}])[0]
+            endpoint = {attr.GEN_AI_PROVIDER_NAME: provider_name(config_value(entry, "api_type"))}
+            host, port = server_of(_base_url(wrapper))
+            if host:
+                endpoint[attr.SERVER_ADDRESS] = host
+                endpoint[attr.SERVER_PORT] = port
+            self._endpoints[wrapper] = endpoint
+        return endpoint
 
     def chat(self, wrapper: Any, args: tuple, kwargs: dict) -> SpanStart:
-        configured = self.configured(wrapper)
-        model = kwargs.get("model") or configured["model"]
+        entry = (getattr(wrapper, "_config_list", None) or [{}])[0]
+        model = kwargs.get("model") or config_value(entry, "model")
         attributes: dict[str, Any] = {
             attr.AG2_SPAN_TYPE: attr.SPAN_TYPE_LLM,
             attr.GEN_AI_OPERATION_NAME: attr.OPERATION_CHAT,
-            attr.GEN_AI_PROVIDER_NAME: configured[attr.GEN_AI_PROVIDER_NAME],
+            **self.endpoint(wrapper),
         }
         if model:
             attributes[attr.GEN_AI_REQUEST_MODEL] = model
         agent = kwargs.get("agent")
         if agent is not None and getattr(agent, "name", None):
             attributes[attr.GEN_AI_AGENT_NAME] = agent.name
-        if attr.SERVER_ADDRESS in configured:
-            attributes[attr.SERVER_ADDRESS] = configured[attr.SERVER_ADDRESS]
-            attributes[attr.SERVER_PORT] = configured[attr.SERVER_PORT]
         for key, name in _REQUEST_PARAMETERS:
-            value = kwargs.get(key, configured[key])
+            value = kwargs.get(key, config_value(entry, key))
             if value is not None:
                 attributes[name] = value
         start = SpanStart(
@@ -148,7 +135,7 @@ class LLMSpans:
             system = _system_instructions(messages)
             if system:
                 start.content[attr.GEN_AI_SYSTEM_INSTRUCTIONS] = text(system)
-            tools = kwargs.get("tools") or configured["tools"]
+            tools = kwargs.get("tools") or config_value(entry, "tools")
             if tools:
                 start.content[attr.GEN_AI_TOOL_DEFINITIONS] = text(tools)
         return start

@@ -35,6 +35,7 @@ _CONVERSATION_SPAN = context.create_key("ag2-conversation-span")
 AG2_OWN_TRACING_SCOPE = "opentelemetry.instrumentation.ag2"
 """The scope of AG2's own opt-in tracing (``autogen.opentelemetry``)."""
 AG2_OWN_TRACING_MODULE = "autogen.opentelemetry"
+"""Until this module is imported, AG2's own tracing cannot be on."""
 
 THIS_SPAN = object()
 """A ``SpanStart.context_values`` value standing for the span being started."""
@@ -103,7 +104,7 @@ def record_exception(span: Span, exc: BaseException) -> None:
 def _made_by_ag2_itself(name: str) -> bool:
     """Whether the current span is AG2's own tracing of this very operation (``autogen.opentelemetry``)."""
     if AG2_OWN_TRACING_MODULE not in sys.modules:
-        return False  # never imported: AG2's own tracing cannot be on
+        return False
     current = trace.get_current_span()
     scope = getattr(current, "instrumentation_scope", None)
     return getattr(scope, "name", None) == AG2_OWN_TRACING_SCOPE and getattr(current, "name", None) == name
