@@ -94,8 +94,9 @@ class AgentSpans:
         )
 
     def conversation_result(self, span: ActiveSpan, result: Any) -> None:
-        span.set_attribute(attr.AG2_CHAT_ID, str(result.chat_id))
-        span.set_attribute(attr.AG2_CONVERSATION_TURNS, len(result.chat_history))
+        span.set_attributes(
+            {attr.AG2_CHAT_ID: str(result.chat_id), attr.AG2_CONVERSATION_TURNS: len(result.chat_history)}
+        )
         if self._content and result.summary:
             span.set_content(attr.GEN_AI_OUTPUT_MESSAGES, output_json(result.summary))
 
@@ -127,7 +128,7 @@ class AgentSpans:
             return None  # already inside this agent's turn (e.g. an A2A server's turn)
         if scopes.is_group_manager(agent) and scopes.managing(agent):
             return None  # the manager's turn is the group chat: its conversation span says it
-        if scopes.selecting_speaker() and agent.name == scopes.SELECTION_CHECKER:
+        if agent.name == scopes.SELECTION_CHECKER and scopes.selecting_speaker():
             return None
         return self.agent_turn(agent, args, kwargs)
 

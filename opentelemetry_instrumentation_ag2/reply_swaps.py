@@ -36,7 +36,8 @@ class ReplyFunctionSwaps:
 
     def __init__(self) -> None:
         self._replacements: dict[Any, Any] = {}
-        self._agents: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._agents: dict[int, weakref.ref] = {}
+        """Prepared agents by ``id`` (a cheaper test than a ``WeakSet``'s); an entry leaves with its agent."""
 
     def add(self, original: Callable, wrapper: Callable) -> None:
         """Replace ``original`` by ``FunctionWrapper(original, wrapper)`` in every agent prepared from now on."""
@@ -44,17 +45,18 @@ class ReplyFunctionSwaps:
 
     def prepare(self, agent: Any) -> None:
         """Swap this agent's entries once; a cheap membership test afterwards."""
-        if agent in self._agents:
+        key = id(agent)
+        if key in self._agents:
             return
         self._swap(agent, self._replacements)
-        self._agents.add(agent)
+        self._agents[key] = weakref.ref(agent, lambda _, agents=self._agents: agents.pop(key, None))
 
     def restore_all(self) -> None:
         """Put every prepared agent's original reply functions back.
 
         This also unwraps entries an agent built while instrumented took from a class-level patch.
         """
-        for agent in list(self._agents):
+        for agent in [ref() for ref in list(self._agents.values())]:
             for entry in getattr(agent, "_reply_func_list", ()):
                 function = entry.get("reply_func")
                 if isinstance(function, _WRAPPERS) and function.__wrapped__ in self._replacements:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from opentelemetry import context
@@ -16,9 +17,14 @@ SELECTION_CHECKER = "checking_agent"
 """The name of the agent AG2 creates to validate a selected speaker's name."""
 
 
+@functools.cache
+def _runs_group_chats(agent_type: type) -> bool:
+    return hasattr(agent_type, "run_chat")
+
+
 def is_group_manager(agent: Any) -> bool:
-    """Whether the agent runs a group chat (``GroupChatManager`` or a subclass)."""
-    return hasattr(type(agent), "run_chat")
+    """Whether the agent runs a group chat (``GroupChatManager`` or a subclass); answered once per class."""
+    return _runs_group_chats(type(agent))
 
 
 def managing(agent: Any) -> bool:

@@ -136,7 +136,9 @@ class ActiveSpan:
                 self.content.update(start.content)
         self.span = telemetry.tracer.start_span(start.name, parent, start.kind, span_attributes)
         ctx = trace.set_span_in_context(self.span, parent)
-        values = {key: self.span if value is THIS_SPAN else value for key, value in start.context_values.items()}
+        values = {}
+        if start.context_values:
+            values = {key: self.span if value is THIS_SPAN else value for key, value in start.context_values.items()}
         if start.conversation_id:
             values.update({_CONVERSATION_ID: start.conversation_id, _CONVERSATION_SPAN: self.span, _AGENT_TURN: None})
         if start.agent is not None:
