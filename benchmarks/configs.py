@@ -6,6 +6,8 @@
   each agent, ``instrument_llm_wrapper`` where a model is called, ``instrument_a2a_server`` on a server).
 * ``openinference``: ``openinference.instrumentation.ag2.AG2Instrumentor().instrument(tracer_provider=...)``.
 * ``floor``: the SDK alone (provider and processor, no instrumentor), to time one bare span.
+* ``floor-in-turn``: the SDK alone, W1's reply function entering one bare span per turn: the same bare
+  span timed inside the real workload.
 * ``minimal``: the cheapest instrumentation making the same W1 spans: plain wrappers around
   ``generate_reply`` and ``initiate_chat`` that only enter ``tracer.start_as_current_span(name)``.
 
@@ -29,6 +31,7 @@ LABELS = {
     "ag2": "AG2's own tracing",
     "openinference": "OpenInference",
     "floor": "bare SDK span",
+    "floor-in-turn": "bare SDK span in the turn",
     "minimal": "minimal wrapper",
 }
 
@@ -65,7 +68,7 @@ class Telemetry:
             OpenInferenceInstrumentor().instrument(tracer_provider=self.provider)
         elif config == "minimal":
             minimal_wrappers(self.provider.get_tracer("benchmarks.minimal"))
-        elif config not in ("ag2", "floor"):
+        elif config not in ("ag2", "floor", "floor-in-turn"):
             raise ValueError(f"unknown configuration {config!r}")
 
     def instrument_agents(self, agents: Sequence[Any], *, llm: bool = False) -> None:

@@ -7,6 +7,7 @@ Tasks:
 * ``chat``: time whole chats of a workload (W1 local reply functions, W2 a scripted model, W3 an A2A
   server) after a warm-up; per-turn cost, spans per turn, peak RSS.
 * ``floor``: time one bare SDK span (``start_as_current_span``) with the same processor and exporter.
+  (``chat`` under the ``floor-in-turn`` configuration times the same span inside W1's turns.)
 * ``memory``: RSS (and optionally tracemalloc) after a warm-up vs after N more W1 turns.
 * ``flat``: per-turn cost at turn 10 vs turn 500 of one long W1 conversation.
 
@@ -95,6 +96,17 @@ def canned_reply(recipient: Any, messages: Any = None, sender: Any = None, confi
     return True, "Noted, next item."
 
 
+def bare_span_reply(tracer: Any) -> Callable:
+    """``canned_reply`` entering one bare span first: the floor timed inside the workload."""
+
+    def reply(recipient: Any, messages: Any = None, sender: Any = None, config: Any = None) -> tuple[bool, str]:
+        with tracer.start_as_current_span("bare"):
+            pass
+        return canned_reply(recipient, messages, sender, config)
+
+    return reply
+
+
 def local_agents(telemetry: Telemetry, model_url: str | None = None, reply: Callable = canned_reply) -> tuple:
     """Two agents: with a registered reply function each (W1) or both answering through the model (W2)."""
     from autogen import ConversableAgent
@@ -115,7 +127,8 @@ def chat_turns(result: Any) -> int:
 
 def run_local(spec: dict[str, Any], telemetry: Telemetry, model_url: str | None) -> dict[str, Any]:
     """W1 / W2: ``warmup`` then ``chats`` chats of ``rounds`` rounds, timed in batches."""
-    alice, bob = local_agents(telemetry, model_url)
+    reply = bare_span_reply(telemetry.tracer()) if telemetry.config == "floor-in-turn" else canned_reply
+    alice, bob = local_agents(telemetry, model_url, reply)
     rounds = spec["rounds"]
 
     def chat() -> int:
