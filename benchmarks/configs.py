@@ -8,6 +8,8 @@
 * ``floor``: the SDK alone (provider and processor, no instrumentor), to time one bare span.
 * ``floor-in-turn``: the SDK alone, W1's reply function entering one bare span per turn: the same bare
   span timed inside the real workload.
+* ``sdk-only``: the SDK set up as for the others and nothing making spans (a2a-sdk's built-in tracing off, as
+  ours turns it off): what having a ``TracerProvider`` and its batch processor in the process costs (W2, W3).
 * ``minimal``: the cheapest instrumentation making the same W1 spans: plain wrappers around
   ``generate_reply`` and ``initiate_chat`` that only enter ``tracer.start_as_current_span(name)``.
 
@@ -18,8 +20,11 @@ made the global one, for libraries that use that.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
+
+A2A_SDK_TRACING_ENV = "OTEL_INSTRUMENTATION_A2A_SDK_ENABLED"
 
 CONFIGS = ("baseline", "ours", "ag2", "openinference")
 """The four configurations compared on every workload, the baseline first."""
@@ -33,6 +38,7 @@ LABELS = {
     "floor": "bare SDK span",
     "floor-in-turn": "bare SDK span in the turn",
     "minimal": "minimal wrapper",
+    "sdk-only": "SDK alone, no spans",
 }
 
 
@@ -46,6 +52,8 @@ class Telemetry:
         self.drops: Any = None
         if config == "baseline":
             return
+        if config == "sdk-only":
+            os.environ.setdefault(A2A_SDK_TRACING_ENV, "false")  # before a2a-sdk is imported, which reads it once
         from opentelemetry import trace
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -68,7 +76,7 @@ class Telemetry:
             OpenInferenceInstrumentor().instrument(tracer_provider=self.provider)
         elif config == "minimal":
             minimal_wrappers(self.provider.get_tracer("benchmarks.minimal"))
-        elif config not in ("ag2", "floor", "floor-in-turn"):
+        elif config not in ("ag2", "floor", "floor-in-turn", "sdk-only"):
             raise ValueError(f"unknown configuration {config!r}")
 
     def instrument_agents(self, agents: Sequence[Any], *, llm: bool = False) -> None:

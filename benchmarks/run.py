@@ -64,6 +64,9 @@ SIZES: dict[str, dict[str, dict[str, Any]]] = {
 ROUNDS = {"full": 5, "quick": 2}
 FLOOR_CONFIGS = ("floor", "floor-in-turn", "minimal")
 """W1's extra configurations, for the floor."""
+SDK_CONFIGS = ("sdk-only",)
+SDK_GROUPS = ("W2", "W3")
+"""Where the SDK's own cost (without any spans) is measured too."""
 MEMORY_CONFIGS = ("baseline", "ours", "ours-tracemalloc")
 FLAT_CONFIGS = ("baseline", "ours", "ours-content", "ag2", "openinference")
 TIMEOUT_S = 600
@@ -151,15 +154,7 @@ def round_jobs(
     """The jobs of one round: every group's configurations, in an order rotated by the round's index."""
     jobs: list[Job] = []
     for group in groups:
-        if group in WORKLOADS:
-            configs = list(CONFIGS) + (list(FLOOR_CONFIGS) if group == "W1" else [])
-        elif group == "memory":
-            configs = list(MEMORY_CONFIGS)
-        elif group == "flat":
-            configs = list(FLAT_CONFIGS)
-        else:
-            continue
-        for config in rotated(configs, index):
+        for config in rotated(group_configs(group), index):
             if config not in pythons:
                 continue
             spec = dict(size["floor"] if config == "floor" else size[group], cpu=cpu)
@@ -170,6 +165,14 @@ def round_jobs(
                 spec["config"], spec["capture"] = "ours-content", "SPAN_ONLY"
             jobs.append(Job(group, config, spec, pythons[config]))
     return jobs
+
+
+def group_configs(group: str) -> list[str]:
+    """The configurations a group runs."""
+    if group in WORKLOADS:
+        extra = FLOOR_CONFIGS if group == "W1" else SDK_CONFIGS if group in SDK_GROUPS else ()
+        return [*CONFIGS, *extra]
+    return list({"memory": MEMORY_CONFIGS, "flat": FLAT_CONFIGS}.get(group, ()))
 
 
 def default_cpu() -> int | None:
@@ -199,7 +202,8 @@ def run_all(args: argparse.Namespace, log: Callable[[str], None]) -> tuple[Resul
     size = SIZES[mode]
     rounds = args.rounds or ROUNDS[mode]
     results = Results()
-    pythons = {config: sys.executable for config in (*CONFIGS, *FLOOR_CONFIGS, *MEMORY_CONFIGS, *FLAT_CONFIGS)}
+    every = (*CONFIGS, *FLOOR_CONFIGS, *SDK_CONFIGS, *MEMORY_CONFIGS, *FLAT_CONFIGS)
+    pythons = {config: sys.executable for config in every}
     pythons["openinference"] = args.openinference_python or sys.executable
     reason = check_openinference(pythons["openinference"])
     if reason:
@@ -215,7 +219,8 @@ def run_all(args: argparse.Namespace, log: Callable[[str], None]) -> tuple[Resul
                 began = time.monotonic()
                 try:
                     result = run_job(job, Path(scratch))
-                    if job.config != "baseline" and "spans_per_turn" in result and not result["spans_per_turn"]:
+                    spanless = job.config in ("baseline", *SDK_CONFIGS)
+                    if not spanless and "spans_per_turn" in result and not result["spans_per_turn"]:
                         raise RuntimeError("made no spans: the configuration did not instrument AG2")
                 except (RuntimeError, subprocess.TimeoutExpired) as error:
                     results.fail(job, str(error))
@@ -257,7 +262,8 @@ def normalize(results: Results) -> float | None:
     batch is bracketed by a fixed slice of interpreter work (the reference); a batch's per-turn cost divided
     by its reference time does not depend on the state. Multiplied by the median reference time of the whole
     run it is back in microseconds: ``norm_us`` (and ``norm_early_us`` / ``norm_late_us`` for the long
-    conversations). The raw ``us_per_turn`` is kept too.
+    conversations). The raw ``us_per_turn`` is kept too. CPU time per turn is scaled by the run's median
+    reference time: ``norm_cpu_us``.
     """
     runs = [run for groups in results.runs.values() for config_runs in groups.values() for run in config_runs]
     references = [ref for run in runs for ref in run.get("batches_reference_ms", [])]
@@ -272,6 +278,8 @@ def normalize(results: Results) -> float | None:
     for run in runs:
         if run.get("batches_us"):
             run["norm_us"] = scaled(run["batches_us"], run["batches_reference_ms"])
+            if run.get("cpu_us_per_turn"):
+                run["norm_cpu_us"] = run["cpu_us_per_turn"] * reference / statistics.median(run["batches_reference_ms"])
         if run.get("conversations_early_us"):
             refs = run["conversations_reference_ms"]
             run["norm_early_us"] = scaled(run["conversations_early_us"], refs)
@@ -375,6 +383,7 @@ class Report:
         self.costs()
         self.spans_and_memory()
         self.floor()
+        self.sdk_share()
         self.memory()
         self.flatness()
         self.comparisons()
@@ -422,6 +431,8 @@ class Report:
         if reason:
             return reason
         values = [value / scale for value in self.results.values(group, config, key)]
+        if not values:
+            return "—"
         median = statistics.median(values)
         text = f"{median:.{digits}f}"
         base = self.results.median(group, "baseline", key)
@@ -437,6 +448,7 @@ class Report:
         for key, title in (
             ("norm_us", f"normalized to the run's median machine speed (reference work {reference or 0:.2f} ms)"),
             ("us_per_turn", "raw, not normalized"),
+            ("norm_cpu_us", "CPU time of all the workload's processes (client, A2A server, model), normalized"),
         ):
             self.out(f"## Cost per turn, {title}")
             self.out()
@@ -451,7 +463,7 @@ class Report:
                 unit = "ms / remote turn" if remote else "µs / turn"
                 cells = [self.cell(group, config, scale, digits, key) for config in CONFIGS]
                 rows.append([f"{name} ({self.turns_per_chat(group)})", unit, *cells])
-                summary_key = "us_per_turn" if key == "norm_us" else "us_per_turn_raw"
+                summary_key = {"norm_us": "us_per_turn", "us_per_turn": "us_per_turn_raw"}.get(key, key)
                 self.summary.setdefault(summary_key, {})[group] = {
                     config: self.results.median(group, config, key) for config in CONFIGS
                 }
@@ -459,7 +471,8 @@ class Report:
         self.out(
             "A turn is one agent reply (one `generate_reply`); in W2 every turn is an LLM call; "
             "in W3 a remote turn is one call of the remote agent (a local reply sits between two). "
-            "Targets are judged on the normalized table."
+            "Targets are judged on the normalized table. CPU time is user + system time of all threads: "
+            "the measured process's during its batches, the servers' (10 ms ticks) over the whole timed stretch."
         )
         self.out()
 
@@ -551,6 +564,58 @@ class Report:
             "per turn x that. The minimal wrapper makes the same spans as ours on W1 (`invoke_agent {name}` around "
             "`generate_reply`, `conversation {name}` around `initiate_chat`) with nothing else (no attributes, no "
             "context values, no metrics): what any instrumentation making these spans costs inside the workload."
+        )
+        self.out()
+
+    def sdk_share(self) -> None:
+        rows = []
+        for group in SDK_GROUPS:
+            base, sdk, ours = (self.results.median(group, name, "norm_us") for name in ("baseline", "sdk-only", "ours"))
+            if None in (base, sdk, ours):
+                continue
+            assert base is not None and sdk is not None and ours is not None
+            cpu = [self.results.median(group, name, "norm_cpu_us") for name in ("baseline", "sdk-only", "ours")]
+            cpu_base, cpu_sdk, cpu_ours = (value or float("nan") for value in cpu)
+            rows.append(
+                [
+                    WORKLOADS[group],
+                    f"{sdk / base:.3f}x",
+                    f"{ours / base:.3f}x",
+                    f"{ours / sdk:.3f}x",
+                    f"{cpu_sdk / cpu_base:.3f}x",
+                    f"{cpu_ours / cpu_base:.3f}x",
+                    f"{cpu_ours / cpu_sdk:.3f}x",
+                ]
+            )
+            self.summary.setdefault("sdk_only", {})[group] = {
+                "time": sdk / base,
+                "ours_over_sdk_time": ours / sdk,
+                "cpu": cpu_sdk / cpu_base,
+                "ours_cpu": cpu_ours / cpu_base,
+                "ours_over_sdk_cpu": cpu_ours / cpu_sdk,
+            }
+        if not rows:
+            return
+        self.out("## The SDK alone: what a TracerProvider with a batch processor costs before any span")
+        self.out()
+        self.table(
+            [
+                "workload",
+                "time: SDK alone ÷ uninstrumented",
+                "ours ÷ uninstrumented",
+                "ours ÷ SDK alone",
+                "CPU: SDK alone ÷ uninstrumented",
+                "ours ÷ uninstrumented",
+                "ours ÷ SDK alone",
+            ],
+            rows,
+        )
+        self.out(
+            "SDK alone = the same provider, batch processor and exporter as every instrumented configuration, "
+            "and nothing making spans (a2a-sdk's built-in tracing off, as ours turns it off). Its export thread "
+            "makes every process multi-threaded, which is measurable on W3: AG2's A2A client builds a new HTTP "
+            "client and TLS context for every request, and that is slower in a multi-threaded process. Time: "
+            "normalized medians; CPU: normalized medians of all the workload's processes."
         )
         self.out()
 
@@ -757,6 +822,7 @@ def main() -> None:
     if args.from_json:
         saved = json.loads(Path(args.from_json).read_text())
         results = Results(saved["runs"], saved["errors"], saved["unavailable"])
+        saved["settings"]["reference_ms"] = normalize(results)  # again: older files lack newer normalized keys
         print(Report(results, saved["settings"], saved["machine"]).build())
         return
 

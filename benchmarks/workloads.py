@@ -65,8 +65,16 @@ def llm_config(base_url: str) -> Any:
     return LLMConfig(entry, cache_seed=None)
 
 
+@dataclass
+class Started:
+    """A server process started in the background: where it listens and its pid (for its CPU time)."""
+
+    url: str
+    pid: int
+
+
 @contextlib.contextmanager
-def background(command: list[str], what: str) -> Iterator[str]:
+def background(command: list[str], what: str) -> Iterator[Started]:
     """Start a server process, yield the URL of its ``READY <url>`` line, terminate it at the end."""
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
@@ -74,7 +82,7 @@ def background(command: list[str], what: str) -> Iterator[str]:
         line = process.stdout.readline()
         if not line.startswith("READY "):
             raise RuntimeError(f"{what} did not start: {line!r}")
-        yield line.split(maxsplit=1)[1].strip()
+        yield Started(line.split(maxsplit=1)[1].strip(), process.pid)
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
@@ -85,10 +93,20 @@ def background(command: list[str], what: str) -> Iterator[str]:
             process.wait(5)
 
 
-def scripted_model() -> contextlib.AbstractContextManager[str]:
-    """The scripted OpenAI-compatible model in its own process; yields its ``base_url``."""
+def scripted_model() -> contextlib.AbstractContextManager[Started]:
+    """The scripted OpenAI-compatible model in its own process."""
     command = [sys.executable, str(SCRIPTED_MODEL), "--port", "0", "--default", MODEL_REPLY]
     return background(command, "the scripted model")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time (user + system, every thread) these processes have used so far, in 10 ms ticks."""
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def canned_reply(recipient: Any, messages: Any = None, sender: Any = None, config: Any = None) -> tuple[bool, str]:
@@ -125,10 +143,11 @@ def chat_turns(result: Any) -> int:
     return len(result.chat_history) - 1
 
 
-def run_local(spec: dict[str, Any], telemetry: Telemetry, model_url: str | None) -> dict[str, Any]:
+def run_local(spec: dict[str, Any], telemetry: Telemetry, model: Started | None) -> dict[str, Any]:
     """W1 / W2: ``warmup`` then ``chats`` chats of ``rounds`` rounds, timed in batches."""
     reply = bare_span_reply(telemetry.tracer()) if telemetry.config == "floor-in-turn" else canned_reply
-    alice, bob = local_agents(telemetry, model_url, reply)
+    alice, bob = local_agents(telemetry, model.url if model else None, reply)
+    servers = [model.pid] if model else []
     rounds = spec["rounds"]
 
     def chat() -> int:
@@ -141,12 +160,14 @@ def run_local(spec: dict[str, Any], telemetry: Telemetry, model_url: str | None)
     gc.collect()
     profiler = start_profile(spec)
     batches: list[Batch] = []
+    servers_before = cpu_seconds(servers)
     for size in batch_sizes(spec):
         with timed(batches) as batch:
             for _ in range(size):
                 batch.units += chat()
+    servers_cpu = cpu_seconds(servers) - servers_before
     stop_profile(profiler, spec)
-    return timing(batches) | {"spans": telemetry.spans()}
+    return timing(batches, servers_cpu) | {"spans": telemetry.spans()}
 
 
 def _reference_work() -> int:
@@ -177,6 +198,8 @@ class Batch:
     seconds: float = 0.0
     units: int = 0
     reference_ms: float = 0.0
+    cpu_seconds: float = 0.0
+    """CPU time of this process (all its threads) during the batch."""
 
 
 @contextlib.contextmanager
@@ -184,9 +207,10 @@ def timed(batches: list[Batch]) -> Iterator[Batch]:
     """Time the block as one batch, with the reference work timed just before and just after it."""
     batch = Batch()
     before = reference_ms()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     yield batch
     batch.seconds = time.perf_counter() - started
+    batch.cpu_seconds = time.process_time() - cpu_started
     batch.reference_ms = (before + reference_ms()) / 2
     batches.append(batch)
 
@@ -197,22 +221,28 @@ def batch_sizes(spec: dict[str, Any]) -> list[int]:
     return [chats // count + (1 if index < chats % count else 0) for index in range(count)]
 
 
-def timing(batches: list[Batch]) -> dict[str, Any]:
-    """Per-unit cost: the median over the batches and the overall mean, with each batch's reference time."""
+def timing(batches: list[Batch], servers_cpu_seconds: float = 0.0) -> dict[str, Any]:
+    """Per-unit cost: the median over the batches and the overall mean, with each batch's reference time.
+
+    ``cpu_us_per_turn`` is the CPU time of this process during the batches plus that of the servers it
+    talks to (``servers_cpu_seconds``, over the whole timed stretch: they are idle between batches).
+    """
     seconds = sum(batch.seconds for batch in batches)
     units = sum(batch.units for batch in batches)
+    cpu = sum(batch.cpu_seconds for batch in batches) + servers_cpu_seconds
     per_unit = [batch.seconds / batch.units * 1e6 for batch in batches]
     return {
         "turns": units,
         "seconds": seconds,
         "us_per_turn": statistics.median(per_unit),
         "us_per_turn_mean": seconds / units * 1e6,
+        "cpu_us_per_turn": cpu / units * 1e6,
         "batches_us": per_unit,
         "batches_reference_ms": [batch.reference_ms for batch in batches],
     }
 
 
-def run_a2a(spec: dict[str, Any], telemetry: Telemetry, model_url: str) -> dict[str, Any]:
+def run_a2a(spec: dict[str, Any], telemetry: Telemetry, model: Started) -> dict[str, Any]:
     """W3: ``user_proxy`` (reply function) chatting with an ``A2aRemoteAgent`` served in another process."""
     from autogen import ConversableAgent
     from autogen.a2a import A2aRemoteAgent
@@ -221,11 +251,12 @@ def run_a2a(spec: dict[str, Any], telemetry: Telemetry, model_url: str) -> dict[
     with tempfile.TemporaryDirectory() as scratch:
         server_out = Path(scratch) / "server.json"
         command = [sys.executable, str(A2A_SERVER), "--config", spec["config"]]
-        command += ["--model-url", model_url, "--out", str(server_out)]
-        with background(command, "the A2A server") as url:
+        command += ["--model-url", model.url, "--out", str(server_out)]
+        with background(command, "the A2A server") as server:
+            servers = [model.pid, server.pid]
             user_proxy = ConversableAgent("user_proxy", llm_config=False, human_input_mode="NEVER")
             user_proxy.register_reply([ConversableAgent, None], canned_reply, position=0)
-            remote = A2aRemoteAgent(url, name="remote_agent")
+            remote = A2aRemoteAgent(server.url, name="remote_agent")
             telemetry.instrument_agents([user_proxy, remote])
 
             async def chat() -> int:
@@ -241,12 +272,15 @@ def run_a2a(spec: dict[str, Any], telemetry: Telemetry, model_url: str) -> dict[
                 gc.collect()
                 profiler = start_profile(spec)
                 batches: list[Batch] = []
+                servers_before = cpu_seconds(servers)
                 for size in batch_sizes(spec):
                     with timed(batches) as batch:
                         for _ in range(size):
                             batch.units += await chat()
+                servers_cpu = cpu_seconds(servers) - servers_before
                 stop_profile(profiler, spec)
-                return timing(batches) | {"all_turns": warm_turns + sum(batch.units for batch in batches)}
+                all_turns = warm_turns + sum(batch.units for batch in batches)
+                return timing(batches, servers_cpu) | {"all_turns": all_turns}
 
             result = asyncio.run(main())
         server = json.loads(server_out.read_text()) if server_out.exists() else {}
@@ -263,8 +297,8 @@ def task_chat(spec: dict[str, Any]) -> dict[str, Any]:
     if workload == "W1":
         result = run_local(spec, telemetry, None)
     else:
-        with scripted_model() as model_url:
-            result = run_local(spec, telemetry, model_url) if workload == "W2" else run_a2a(spec, telemetry, model_url)
+        with scripted_model() as model:
+            result = run_local(spec, telemetry, model) if workload == "W2" else run_a2a(spec, telemetry, model)
     result["spans_per_turn"] = result["spans"] / result["turns"]
     if "server_spans" in result:
         result["spans_per_turn"] = result["spans"] / result["turns"] + result["server_spans"] / result["all_turns"]
