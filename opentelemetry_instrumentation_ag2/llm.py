@@ -22,7 +22,8 @@ logger = logging.getLogger(__name__)
 
 CLIENT_MODULE = "autogen.oai.client"
 
-_REQUEST_PARAMETERS = (
+_CONFIGURED = (
+    ("model", attr.GEN_AI_REQUEST_MODEL),
     ("temperature", attr.GEN_AI_REQUEST_TEMPERATURE),
     ("max_tokens", attr.GEN_AI_REQUEST_MAX_TOKENS),
     ("top_p", attr.GEN_AI_REQUEST_TOP_P),
@@ -89,38 +90,41 @@ class LLMSpans:
 
     def __init__(self, telemetry: Telemetry) -> None:
         self.telemetry = telemetry
-        self._endpoints: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+        self._fixed: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
 
-    def endpoint(self, wrapper: Any) -> dict[str, Any]:
-        """Provider and server attributes of a wrapper's first client: fixed for its life, so read once."""
-        endpoint = self._endpoints.get(wrapper)
-        if endpoint is None:
-            entry = (getattr(wrapper, "_config_list", None) or [{}])[0]
-            endpoint = {attr.GEN_AI_PROVIDER_NAME: provider_name(config_value(entry, "api_type"))}
+    def fixed(self, wrapper: Any) -> dict[str, Any]:
+        """The attributes a wrapper's first config entry and client fix for its life (provider, server,
+        model and request parameters as configured), read once per wrapper."""
+        fixed = self._fixed.get(wrapper)
+        if fixed is None:
+            entry = _first_entry(wrapper)
+            fixed = {
+                attr.AG2_SPAN_TYPE: attr.SPAN_TYPE_LLM,
+                attr.GEN_AI_OPERATION_NAME: attr.OPERATION_CHAT,
+                attr.GEN_AI_PROVIDER_NAME: provider_name(config_value(entry, "api_type")),
+            }
             host, port = server_of(_base_url(wrapper))
             if host:
-                endpoint[attr.SERVER_ADDRESS] = host
-                endpoint[attr.SERVER_PORT] = port
-            self._endpoints[wrapper] = endpoint
-        return endpoint
+                fixed[attr.SERVER_ADDRESS] = host
+                fixed[attr.SERVER_PORT] = port
+            for key, name in _CONFIGURED:
+                value = config_value(entry, key)
+                if value not in (None, ""):
+                    fixed[name] = value
+            self._fixed[wrapper] = fixed
+        return fixed
 
     def chat(self, wrapper: Any, args: tuple, kwargs: dict) -> SpanStart:
-        entry = (getattr(wrapper, "_config_list", None) or [{}])[0]
-        model = kwargs.get("model") or config_value(entry, "model")
-        attributes: dict[str, Any] = {
-            attr.AG2_SPAN_TYPE: attr.SPAN_TYPE_LLM,
-            attr.GEN_AI_OPERATION_NAME: attr.OPERATION_CHAT,
-            **self.endpoint(wrapper),
-        }
-        if model:
-            attributes[attr.GEN_AI_REQUEST_MODEL] = model
+        attributes: dict[str, Any] = {}
+        for key, name in _CONFIGURED:
+            value = kwargs.get(key)
+            if value not in (None, ""):
+                attributes[name] = value
+        attributes.update(self.fixed(wrapper))  # AG2 sends a config entry's own settings over the call's
         agent = kwargs.get("agent")
         if agent is not None and getattr(agent, "name", None):
             attributes[attr.GEN_AI_AGENT_NAME] = agent.name
-        for key, name in _REQUEST_PARAMETERS:
-            value = kwargs.get(key, config_value(entry, key))
-            if value is not None:
-                attributes[name] = value
+        model = attributes.get(attr.GEN_AI_REQUEST_MODEL)
         start = SpanStart(
             f"chat {model}" if model else "chat",
             attributes,
@@ -135,7 +139,8 @@ class LLMSpans:
             system = _system_instructions(messages)
             if system:
                 start.content[attr.GEN_AI_SYSTEM_INSTRUCTIONS] = text(system)
-            tools = kwargs.get("tools") or config_value(entry, "tools")
+            configured_tools = config_value(_first_entry(wrapper), "tools") or ()
+            tools = [*(kwargs.get("tools") or ()), *configured_tools]  # both, as AG2 merges them
             if tools:
                 start.content[attr.GEN_AI_TOOL_DEFINITIONS] = text(tools)
         return start
@@ -174,6 +179,11 @@ def add_to_rollup(response: Any) -> None:
             getattr(usage, "completion_tokens", None),
             float(cost) if isinstance(cost, (int, float)) else None,
         )
+
+
+def _first_entry(wrapper: Any) -> Any:
+    """The wrapper's first config entry (dict or pydantic), or ``{}``."""
+    return (getattr(wrapper, "_config_list", None) or [{}])[0]
 
 
 def _base_url(wrapper: Any) -> Any:

@@ -88,6 +88,7 @@ def test_content_when_switched_on(tracer_provider, span_exporter, llm, monkeypat
         {"type": "text", "content": "You solve technical problems. Provide clear, actionable solutions."}
     ]
     assert json.loads(first.attributes["gen_ai.tool.definitions"])[0]["function"]["name"] == "weather"
+    assert json.loads(first.attributes["gen_ai.tool.definitions"]) == llm.requests[0]["tools"]  # what was sent
     assert json.loads(chat.attributes["gen_ai.input.messages"]) == [
         {"role": "tool", "parts": [{"type": "tool_call_response", "id": "call_1", "response": SECRET_RESULT}]}
     ]

@@ -256,3 +256,28 @@ def test_application_exception_passes_through_unchanged(instrument, span_exporte
     assert raised.value is error
     turn = one(span_exporter.get_finished_spans(), "invoke_agent tech_agent")
     assert turn.attributes["error.type"].endswith("Boom")
+
+
+def test_request_parameters_are_what_the_model_was_sent(instrument, span_exporter, llm):
+    """``gen_ai.request.*`` as AG2 sends them: a config entry's settings over the call's, the call's otherwise."""
+    from autogen import OpenAIWrapper
+
+    llm.push("One.", "Two.")
+    config = llm.llm_config(temperature=0.2, max_tokens=50, max_retries=0)
+    wrapper = OpenAIWrapper(config_list=[config.config_list[0].model_dump(exclude_none=True)], cache_seed=None)
+    message = [{"role": "user", "content": "hi"}]
+    wrapper.create(messages=message)
+    wrapper.create(messages=message, model="gpt-4o", temperature=0.7, top_p=0.5)
+
+    first, second = span_exporter.wait_for(lambda spans: len(spans) >= 2)
+    assert [(r["model"], r["temperature"], r["max_tokens"], r.get("top_p")) for r in llm.requests] == [
+        ("gpt-4o-mini", 0.2, 50, None),
+        ("gpt-4o-mini", 0.2, 50, 0.5),
+    ]
+    for span in (first, second):
+        assert span.name == "chat gpt-4o-mini"
+        assert span.attributes["gen_ai.request.model"] == "gpt-4o-mini"
+        assert span.attributes["gen_ai.request.temperature"] == 0.2
+        assert span.attributes["gen_ai.request.max_tokens"] == 50
+    assert "gen_ai.request.top_p" not in first.attributes
+    assert second.attributes["gen_ai.request.top_p"] == 0.5
