@@ -265,6 +265,8 @@ def agent_patches(spans: AgentSpans) -> list[Patch]:
     """Every class-level patch that traces local agents."""
     traced = spans.telemetry.traced
     agent = "ConversableAgent."
+    content = spans.telemetry.capture_content
+    reply, human_reply = (spans.reply, spans.human_reply) if content else (None, None)  # they only read content
     patches = [
         Patch(AGENT_MODULE, agent + "initiate_chat", traced(spans.conversation, spans.conversation_result)),
         Patch(
@@ -274,12 +276,12 @@ def agent_patches(spans: AgentSpans) -> list[Patch]:
         ),
         Patch(AGENT_MODULE, agent + "initiate_chats", traced(spans.initiate_chats)),
         Patch(AGENT_MODULE, agent + "a_initiate_chats", traced(spans.initiate_chats, is_async=True)),
-        Patch(AGENT_MODULE, agent + "generate_reply", traced(spans.invoke_agent_sync, spans.reply)),
-        Patch(AGENT_MODULE, agent + "a_generate_reply", traced(spans.invoke_agent_async, spans.reply, is_async=True)),
+        Patch(AGENT_MODULE, agent + "generate_reply", traced(spans.invoke_agent_sync, reply)),
+        Patch(AGENT_MODULE, agent + "a_generate_reply", traced(spans.invoke_agent_async, reply, is_async=True)),
         Patch(AGENT_MODULE, agent + "execute_function", traced(spans.execute_tool, spans.tool_result)),
         Patch(AGENT_MODULE, agent + "a_execute_function", traced(spans.execute_tool, spans.tool_result, is_async=True)),
-        Patch(AGENT_MODULE, agent + "get_human_input", traced(spans.human_input, spans.human_reply)),
-        Patch(AGENT_MODULE, agent + "a_get_human_input", traced(spans.human_input, spans.human_reply, is_async=True)),
+        Patch(AGENT_MODULE, agent + "get_human_input", traced(spans.human_input, human_reply)),
+        Patch(AGENT_MODULE, agent + "a_get_human_input", traced(spans.human_input, human_reply, is_async=True)),
         Patch(AGENT_MODULE, agent + "execute_code_blocks", traced(spans.execute_code, spans.code_result)),
         Patch(GROUPCHAT_MODULE, "GroupChatManager.resume", traced(spans.resume)),
         Patch(GROUPCHAT_MODULE, "GroupChatManager.a_resume", traced(spans.resume, is_async=True)),

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from opentelemetry import context, trace
-from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from opentelemetry.util.types import AttributeValue
 
@@ -37,11 +36,15 @@ AG2_OWN_TRACING_SCOPE = "opentelemetry.instrumentation.ag2"
 AG2_OWN_TRACING_MODULE = "autogen.opentelemetry"
 """Until this module is imported, AG2's own tracing cannot be on."""
 
+_SUPPRESSED = context._SUPPRESS_INSTRUMENTATION_KEY
+_SUPPRESSED_PLAIN = "suppress_instrumentation"
+"""The keys ``is_instrumentation_enabled()`` reads (this one is the old spelling), read from a context in hand."""
+
 THIS_SPAN = object()
 """A ``SpanStart.context_values`` value standing for the span being started."""
 
 
-@dataclass
+@dataclass(slots=True)
 class SpanStart:
     """What a wrapped call's span looks like when it starts."""
 
@@ -119,8 +122,8 @@ class ActiveSpan:
 
     __slots__ = ("_context", "_start", "_started", "_telemetry", "_token", "attributes", "content", "span")
 
-    def __init__(self, telemetry: Telemetry, start: SpanStart) -> None:
-        parent = start.parent if start.parent is not None else context.get_current()
+    def __init__(self, telemetry: Telemetry, start: SpanStart, current: context.Context) -> None:
+        parent = start.parent if start.parent is not None else current
         conversation_id = start.conversation_id or parent.get(_CONVERSATION_ID)
         if conversation_id:
             start.attributes[GEN_AI_CONVERSATION_ID] = conversation_id
@@ -172,10 +175,8 @@ class ActiveSpan:
         self.attributes[ERROR_TYPE] = error_type
         mark_failed(self.span, error_type, description)
 
-    def finish(self, finish: Finish | None, result: Any) -> None:
+    def finish(self, finish: Finish, result: Any) -> None:
         """Read the wrapped call's result onto the span; a failure here is telemetry's, not the app's."""
-        if finish is None:
-            return
         try:
             finish(self, result)
         except Exception:  # telemetry must never break the application
@@ -218,13 +219,14 @@ class Telemetry:
 
     def begin(self, describe: Describe, instance: Any, args: tuple, kwargs: dict) -> ActiveSpan | None:
         """Start the span ``describe`` asks for, or ``None`` when suppressed, declined, duplicate or broken."""
-        if not (self.enabled and is_instrumentation_enabled()):
+        current = context.get_current()
+        if not self.enabled or current.get(_SUPPRESSED) or current.get(_SUPPRESSED_PLAIN):
             return None
         try:
             start = describe(instance, args, kwargs)
             if start is None or _made_by_ag2_itself(start.name):
                 return None
-            return ActiveSpan(self, start)
+            return ActiveSpan(self, start, current)
         except Exception:
             logger.debug("ag2 instrumentation failed to start a span", exc_info=True)
             return None
@@ -243,7 +245,8 @@ class Telemetry:
                 return wrapped(*args, **kwargs)
             with active:
                 result = wrapped(*args, **kwargs)
-                active.finish(finish, result)
+                if finish is not None:
+                    active.finish(finish, result)
                 return result
 
         async def async_wrapper(wrapped: Callable, instance: Any, args: tuple, kwargs: dict) -> Any:
@@ -252,7 +255,8 @@ class Telemetry:
                 return await wrapped(*args, **kwargs)
             with active:
                 result = await wrapped(*args, **kwargs)
-                active.finish(finish, result)
+                if finish is not None:
+                    active.finish(finish, result)
                 return result
 
         return async_wrapper if is_async else sync_wrapper
