@@ -8,6 +8,8 @@
 * ``floor``: the SDK alone (provider and processor, no instrumentor), to time one bare span.
 * ``floor-in-turn``: the SDK alone, W1's reply function entering one bare span per turn: the same bare
   span timed inside the real workload.
+* ``attributed-in-turn``: as ``floor-in-turn``, the span being the one ours makes for a W1 turn (same name,
+  same four attributes): what the SDK itself charges for those attributes.
 * ``sdk-only``: the SDK set up as for the others and nothing making spans (a2a-sdk's built-in tracing off, as
   ours turns it off): what having a ``TracerProvider`` and its batch processor in the process costs (W2, W3).
 * ``minimal``: the cheapest instrumentation making the same W1 spans: plain wrappers around
@@ -37,6 +39,7 @@ LABELS = {
     "openinference": "OpenInference",
     "floor": "bare SDK span",
     "floor-in-turn": "bare SDK span in the turn",
+    "attributed-in-turn": "SDK span with our attributes in the turn",
     "minimal": "minimal wrapper",
     "sdk-only": "SDK alone, no spans",
 }
@@ -76,7 +79,7 @@ class Telemetry:
             OpenInferenceInstrumentor().instrument(tracer_provider=self.provider)
         elif config == "minimal":
             minimal_wrappers(self.provider.get_tracer("benchmarks.minimal"))
-        elif config not in ("ag2", "floor", "floor-in-turn", "sdk-only"):
+        elif config not in ("ag2", "floor", "floor-in-turn", "attributed-in-turn", "sdk-only"):
             raise ValueError(f"unknown configuration {config!r}")
 
     def instrument_agents(self, agents: Sequence[Any], *, llm: bool = False) -> None:

@@ -62,7 +62,7 @@ SIZES: dict[str, dict[str, dict[str, Any]]] = {
     },
 }
 ROUNDS = {"full": 5, "quick": 2}
-FLOOR_CONFIGS = ("floor", "floor-in-turn", "minimal")
+FLOOR_CONFIGS = ("floor", "floor-in-turn", "attributed-in-turn", "minimal")
 """W1's extra configurations, for the floor."""
 SDK_CONFIGS = ("sdk-only",)
 SDK_GROUPS = ("W2", "W3")
@@ -524,37 +524,43 @@ class Report:
         added = ours - base
         minimal = self.results.median("W1", "minimal", "norm_us")
         minimal_added = None if minimal is None else minimal - base
-        floors = {"tight loop": self.results.median("W1", "floor", "norm_us")}
-        in_turn = self.results.median("W1", "floor-in-turn", "norm_us")
-        in_turn_spans = self.results.median("W1", "floor-in-turn", "spans_per_turn")
-        if in_turn is not None and in_turn_spans:
-            floors["inside the W1 turn"] = (in_turn - base) / in_turn_spans
+        floors = [  # (summary key, where the span was timed, its cost, whether the target is judged against it)
+            ("floor", "tight loop", self.results.median("W1", "floor", "norm_us"), True),
+            ("floor_in_turn", "inside the W1 turn", self._span_in_turn("floor-in-turn", base), True),
+            (
+                "attributed_in_turn",
+                "inside the W1 turn, our attributes",
+                self._span_in_turn("attributed-in-turn", base),
+                False,
+            ),
+        ]
         self.out("## W1 floor: our added cost per turn vs the bare SDK spans it makes")
         self.out()
         rows = []
-        for where, bare in floors.items():
+        for key, where, bare, judged in floors:
             if bare is None:
                 continue
             floor = spans * bare
             ratio = added / floor
+            judgement = f"target ≤ {FLOOR_RATIO_MAX}: {verdict(ratio <= FLOOR_RATIO_MAX)}" if judged else "reference"
             rows.append(
                 [
                     where,
                     f"{bare:.1f} µs",
                     f"{floor:.1f} µs",
                     f"{added:.1f} µs",
-                    f"{ratio:.2f} (target ≤ {FLOOR_RATIO_MAX}: {verdict(ratio <= FLOOR_RATIO_MAX)})",
+                    f"{ratio:.2f} ({judgement})",
                     "—" if minimal_added is None else f"{minimal_added:.1f} µs ({minimal_added / floor:.2f}x)",
                 ]
             )
-            key = "floor" if where == "tight loop" else "floor_in_turn"
             self.summary[key] = {"bare_us": bare, "spans_per_turn": spans, "floor_us": floor, "added_us": added}
             self.summary[key]["minimal_added_us"] = minimal_added
-            self.target(
-                f"W1 added cost ≤ {FLOOR_RATIO_MAX}x floor ({where})",
-                f"{added:.1f} µs / {floor:.1f} µs = {ratio:.2f}x",
-                ratio <= FLOOR_RATIO_MAX,
-            )
+            if judged:
+                self.target(
+                    f"W1 added cost ≤ {FLOOR_RATIO_MAX}x floor ({where})",
+                    f"{added:.1f} µs / {floor:.1f} µs = {ratio:.2f}x",
+                    ratio <= FLOOR_RATIO_MAX,
+                )
         headers = ["bare span timed", "one bare SDK span", f"floor / turn ({spans:.3f} spans)", "our added cost / turn"]
         self.table([*headers, "added ÷ floor", "minimal wrapper's added cost / turn (÷ floor)"], rows)
         self.out(
@@ -563,9 +569,18 @@ class Report:
             "uninstrumented agents; its cost is that run's µs/turn less the uninstrumented one). floor = our spans "
             "per turn x that. The minimal wrapper makes the same spans as ours on W1 (`invoke_agent {name}` around "
             "`generate_reply`, `conversation {name}` around `initiate_chat`) with nothing else (no attributes, no "
-            "context values, no metrics): what any instrumentation making these spans costs inside the workload."
+            "context values, no metrics): what any instrumentation making these spans costs inside the workload. "
+            "The last row times the span of our W1 turns as the SDK alone makes it (same name, same four "
+            "attributes): measured against it, the added cost is our own logic only, the SDK's price of the "
+            "attributes left out."
         )
         self.out()
+
+    def _span_in_turn(self, config: str, base: float) -> float | None:
+        """One span's cost inside W1's turns under a ``*-in-turn`` configuration: its µs/turn over the baseline's."""
+        value = self.results.median("W1", config, "norm_us")
+        spans = self.results.median("W1", config, "spans_per_turn")
+        return (value - base) / spans if value is not None and spans else None
 
     def sdk_share(self) -> None:
         rows = []

@@ -7,7 +7,8 @@ Tasks:
 * ``chat``: time whole chats of a workload (W1 local reply functions, W2 a scripted model, W3 an A2A
   server) after a warm-up; per-turn cost, spans per turn, peak RSS.
 * ``floor``: time one bare SDK span (``start_as_current_span``) with the same processor and exporter.
-  (``chat`` under the ``floor-in-turn`` configuration times the same span inside W1's turns.)
+  (``chat`` under the ``floor-in-turn`` configuration times the same span inside W1's turns, under
+  ``attributed-in-turn`` the span of our W1 turns with its attributes, made by the SDK alone.)
 * ``memory``: RSS (and optionally tracemalloc) after a warm-up vs after N more W1 turns.
 * ``flat``: per-turn cost at turn 10 vs turn 500 of one long W1 conversation.
 
@@ -30,6 +31,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,12 +116,28 @@ def canned_reply(recipient: Any, messages: Any = None, sender: Any = None, confi
     return True, "Noted, next item."
 
 
-def bare_span_reply(tracer: Any) -> Callable:
-    """``canned_reply`` entering one bare span first: the floor timed inside the workload."""
+def bare_span_reply(tracer: Any, attributed: bool = False) -> Callable:
+    """``canned_reply`` entering one SDK span first: the floor timed inside the workload.
+
+    ``attributed``: the span our instrumentation makes for the turn, name and attributes alike, made by the SDK
+    alone (what those attributes cost the SDK, with none of our logic).
+    """
+    conversation_id = uuid.uuid4().hex
 
     def reply(recipient: Any, messages: Any = None, sender: Any = None, config: Any = None) -> tuple[bool, str]:
-        with tracer.start_as_current_span("bare"):
-            pass
+        if attributed:
+            name = recipient.name
+            attributes = {
+                "ag2.span.type": "agent",
+                "gen_ai.operation.name": "invoke_agent",
+                "gen_ai.agent.name": name,
+                "gen_ai.conversation.id": conversation_id,
+            }
+            with tracer.start_as_current_span("invoke_agent " + name, attributes=attributes):
+                pass
+        else:
+            with tracer.start_as_current_span("bare"):
+                pass
         return canned_reply(recipient, messages, sender, config)
 
     return reply
@@ -145,7 +163,9 @@ def chat_turns(result: Any) -> int:
 
 def run_local(spec: dict[str, Any], telemetry: Telemetry, model: Started | None) -> dict[str, Any]:
     """W1 / W2: ``warmup`` then ``chats`` chats of ``rounds`` rounds, timed in batches."""
-    reply = bare_span_reply(telemetry.tracer()) if telemetry.config == "floor-in-turn" else canned_reply
+    reply = canned_reply
+    if telemetry.config in ("floor-in-turn", "attributed-in-turn"):
+        reply = bare_span_reply(telemetry.tracer(), attributed=telemetry.config == "attributed-in-turn")
     alice, bob = local_agents(telemetry, model.url if model else None, reply)
     servers = [model.pid] if model else []
     rounds = spec["rounds"]
