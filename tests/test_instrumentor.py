@@ -10,6 +10,7 @@ import pytest
 from autogen import ConversableAgent
 from autogen.agentchat import conversable_agent
 from autogen.oai.client import OpenAIWrapper
+from opentelemetry import context
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
 import opentelemetry_instrumentation_ag2
@@ -113,6 +114,16 @@ def test_a_new_handle_uninstruments_what_another_instrumented(tracer_provider, s
 def test_suppress_instrumentation(instrument, span_exporter, llm):
     with suppress_instrumentation():
         history = chat_history(llm, sync_chat)
+    assert len(history) == 4
+    assert span_exporter.get_finished_spans() == ()
+
+
+def test_suppression_by_the_plain_key_older_instrumentations_set(instrument, span_exporter, llm):
+    token = context.attach(context.set_value("suppress_instrumentation", True))
+    try:
+        history = chat_history(llm, sync_chat)
+    finally:
+        context.detach(token)
     assert len(history) == 4
     assert span_exporter.get_finished_spans() == ()
 
