@@ -122,16 +122,18 @@ def bare_span_reply(tracer: Any, attributed: bool = False) -> Callable:
     ``attributed``: the span our instrumentation makes for the turn, name and attributes alike, made by the SDK
     alone (what those attributes cost the SDK, with none of our logic).
     """
+    from opentelemetry_instrumentation_ag2 import attributes as attr  # here: the baseline never imports us
+
     conversation_id = uuid.uuid4().hex
 
     def reply(recipient: Any, messages: Any = None, sender: Any = None, config: Any = None) -> tuple[bool, str]:
         if attributed:
             name = recipient.name
             attributes = {
-                "ag2.span.type": "agent",
-                "gen_ai.operation.name": "invoke_agent",
-                "gen_ai.agent.name": name,
-                "gen_ai.conversation.id": conversation_id,
+                attr.AG2_SPAN_TYPE: attr.SPAN_TYPE_AGENT,
+                attr.GEN_AI_OPERATION_NAME: attr.OPERATION_INVOKE_AGENT,
+                attr.GEN_AI_AGENT_NAME: name,
+                attr.GEN_AI_CONVERSATION_ID: conversation_id,
             }
             with tracer.start_as_current_span("invoke_agent " + name, attributes=attributes):
                 pass

@@ -176,7 +176,8 @@ class AgentSpans:
         return self.invoke_agent(agent, args, kwargs)
 
     def reply(self, span: ActiveSpan, reply: Any) -> None:
-        if self._content and reply is not None:
+        """The reply as content (installed only while content capture is on)."""
+        if reply is not None:
             span.set_content(attr.GEN_AI_OUTPUT_MESSAGES, output_json(reply))
 
     # execute_tool {tool}
@@ -219,8 +220,8 @@ class AgentSpans:
         return start
 
     def human_reply(self, span: ActiveSpan, reply: Any) -> None:
-        if self._content:
-            span.set_content(attr.AG2_HUMAN_INPUT_RESPONSE, text(reply))
+        """The human's answer as content (installed only while content capture is on)."""
+        span.set_content(attr.AG2_HUMAN_INPUT_RESPONSE, text(reply))
 
     # execute_code {agent}
     def execute_code(self, owner: Any, args: tuple, kwargs: dict) -> SpanStart:
