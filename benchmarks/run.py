@@ -4,6 +4,7 @@
     python benchmarks/run.py --quick         # a short run (about 5 minutes): same tables, fewer samples
     python benchmarks/run.py --json out.json # also write every measurement and the summary as JSON
     python benchmarks/run.py --profile W1    # cProfile ours on one workload and list its hot spots
+    python benchmarks/run.py --profile W1 --profiler pyinstrument  # the same with pyinstrument's sampler
 
 Every configuration x repetition runs in its own fresh Python process (``workloads.py``); the
 configurations are alternated and their order rotated from round to round, and the tables report the
@@ -32,6 +33,8 @@ from configs import CONFIGS, LABELS
 HERE = Path(__file__).resolve().parent
 WORKER = HERE / "workloads.py"
 PACKAGE = "opentelemetry_instrumentation_ag2"
+PROFILERS = {"cprofile": "cProfile", "pyinstrument": "pyinstrument"}
+"""``--profiler`` choices and their names."""
 
 WORKLOADS = {
     "W1": "W1 local chat, reply functions, 10 rounds",
@@ -770,35 +773,44 @@ class Report:
 
 
 def profile(args: argparse.Namespace) -> None:
-    """cProfile ours on one workload in a fresh process and print its hot spots in this package."""
-    import pstats
-
+    """Profile ours on one workload in a fresh process and print where its time goes."""
     group = args.profile
     mode = "quick" if args.quick else "full"
-    spec = dict(SIZES[mode][group], config="ours", cpu=args.cpu)
+    spec = dict(SIZES[mode][group], config="ours", cpu=args.cpu, profiler=args.profiler)
     with tempfile.TemporaryDirectory(prefix="ag2-profile-") as scratch:
-        spec["profile"] = str(Path(scratch) / "ours.prof")
+        spec["profile"] = str(Path(scratch) / f"ours.{args.profiler}")
         result = run_job(Job(group, "ours", spec, sys.executable), Path(scratch))
-        print(f"# cProfile of ours on {group} ({result['turns']} turns timed, {summary_of(result)} under the profiler)")
-        stats = pstats.Stats(spec["profile"])
-        total = stats.total_tt  # type: ignore[attr-defined]
-        rows = []
-        for (filename, line, name), (_, calls, tottime, cumtime, _) in stats.stats.items():  # type: ignore[attr-defined]
-            if PACKAGE in filename:
-                where = f"{filename.split(PACKAGE + os.sep)[-1]}:{line} {name}"
-                rows.append((cumtime, tottime, calls, where))
-        rows.sort(reverse=True)
-        print(f"\nprofiled time {total:.2f} s; functions of {PACKAGE} by cumulative time:\n")
-        print("| cumulative | share | own | calls | per call (cum.) | function |")
-        print("|---|---|---|---|---|---|")
-        for cumtime, tottime, calls, where in rows[: args.top]:
-            per_call = cumtime / calls * 1e6 if calls else 0.0
-            print(
-                f"| {cumtime:.3f} s | {cumtime / total * 100:.1f}% | {tottime:.3f} s | {calls} | "
-                f"{per_call:.1f} µs | `{where}` |"
-            )
-        print("\nall functions by own time:\n")
-        stats.sort_stats("tottime").print_stats(args.top)
+        timed = f"{result['turns']} turns timed, {summary_of(result)} profiled"
+        print(f"# {PROFILERS[args.profiler]} of ours on {group} ({timed})")
+        if args.profiler == "pyinstrument":
+            print(Path(spec["profile"]).read_text())
+        else:
+            print_cprofile(spec["profile"], args.top)
+
+
+def print_cprofile(path: str, top: int) -> None:
+    """This package's functions by cumulative time, then every function by own time."""
+    import pstats
+
+    stats = pstats.Stats(path)
+    total = stats.total_tt  # type: ignore[attr-defined]
+    rows = []
+    for (filename, line, name), (_, calls, tottime, cumtime, _) in stats.stats.items():  # type: ignore[attr-defined]
+        if PACKAGE in filename:
+            where = f"{filename.split(PACKAGE + os.sep)[-1]}:{line} {name}"
+            rows.append((cumtime, tottime, calls, where))
+    rows.sort(reverse=True)
+    print(f"\nprofiled time {total:.2f} s; functions of {PACKAGE} by cumulative time:\n")
+    print("| cumulative | share | own | calls | per call (cum.) | function |")
+    print("|---|---|---|---|---|---|")
+    for cumtime, tottime, calls, where in rows[:top]:
+        per_call = cumtime / calls * 1e6 if calls else 0.0
+        print(
+            f"| {cumtime:.3f} s | {cumtime / total * 100:.1f}% | {tottime:.3f} s | {calls} | "
+            f"{per_call:.1f} µs | `{where}` |"
+        )
+    print("\nall functions by own time:\n")
+    stats.sort_stats("tottime").print_stats(top)
 
 
 # ---------------------------------------------------------------------------------------------- main
@@ -825,6 +837,12 @@ def main() -> None:
         "(default: the last CPU when there are several)",
     )
     parser.add_argument("--profile", choices=list(WORKLOADS), help="profile ours on one workload instead")
+    parser.add_argument(
+        "--profiler",
+        choices=list(PROFILERS),
+        default="cprofile",
+        help="with --profile: cProfile (deterministic, call counts) or pyinstrument (sampling, less distortion)",
+    )
     parser.add_argument("--from-json", metavar="PATH", help="print the tables of an earlier run's --json file")
     parser.add_argument("--top", type=int, default=25, help="rows of the profile listing")
     args = parser.parse_args()

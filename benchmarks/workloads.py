@@ -46,6 +46,10 @@ A2A_SERVER = HERE / "a2a_server.py"
 MODEL_REPLY = "Noted."
 FIRST_MESSAGE = "Hello, shall we go through the checklist?"
 PACKAGE = "opentelemetry_instrumentation_ag2"
+PYINSTRUMENT_INTERVAL_S = 0.0001
+"""pyinstrument's sampling interval: a W1 turn lasts tens of microseconds."""
+PYINSTRUMENT_HIDE_BELOW = 0.005
+"""pyinstrument's call tree leaves out frames under this share of the profiled time."""
 
 
 def peak_rss_kb() -> int:
@@ -451,9 +455,15 @@ def around(duration: list[float], turn: int) -> float:
 
 
 def start_profile(spec: dict[str, Any]) -> Any:
-    """A running cProfile profiler when the spec asks for a profile."""
+    """A running profiler when the spec asks for a profile: cProfile, or pyinstrument's sampling profiler."""
     if not spec.get("profile"):
         return None
+    if spec.get("profiler") == "pyinstrument":
+        from pyinstrument import Profiler
+
+        sampler = Profiler(interval=PYINSTRUMENT_INTERVAL_S)
+        sampler.start()
+        return sampler
     import cProfile
 
     profiler = cProfile.Profile()
@@ -462,10 +472,17 @@ def start_profile(spec: dict[str, Any]) -> Any:
 
 
 def stop_profile(profiler: Any, spec: dict[str, Any]) -> None:
-    """Stop the profiler and dump its stats where the spec says."""
-    if profiler is not None:
-        profiler.disable()
-        profiler.dump_stats(spec["profile"])
+    """Stop the profiler and write its result where the spec says (cProfile stats, or pyinstrument's text)."""
+    if profiler is None:
+        return
+    if spec.get("profiler") == "pyinstrument":
+        profiler.stop()
+        tree = profiler.output_text(unicode=True, processor_options={"filter_threshold": PYINSTRUMENT_HIDE_BELOW})
+        flat = profiler.output_text(unicode=True, flat=True)
+        Path(spec["profile"]).write_text(f"{tree}\nfunctions by own time:\n{flat}")
+        return
+    profiler.disable()
+    profiler.dump_stats(spec["profile"])
 
 
 TASKS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
