@@ -2,6 +2,8 @@
 
 * ``baseline``: no tracing at all (no SDK provider, no instrumentor).
 * ``ours``: ``AG2Instrumentor().instrument(tracer_provider=...)``.
+* ``ours-metrics``: ``ours`` plus an SDK ``MeterProvider`` with a periodic reader (60 s, as zero-code sets it
+  up) exporting to a discarding exporter: what the metrics ours records cost on top of the spans.
 * ``ag2``: AG2's own ``autogen.opentelemetry`` wired by hand on the same agents (``instrument_agent`` on
   each agent, ``instrument_llm_wrapper`` where a model is called, ``instrument_a2a_server`` on a server).
 * ``openinference``: ``openinference.instrumentation.ag2.AG2Instrumentor().instrument(tracer_provider=...)``.
@@ -35,6 +37,7 @@ LABELS = {
     "baseline": "uninstrumented",
     "ours": "ours",
     "ours-content": "ours, SPAN_ONLY content",
+    "ours-metrics": "ours, with a MeterProvider",
     "ag2": "AG2's own tracing",
     "openinference": "OpenInference",
     "floor": "bare SDK span",
@@ -53,6 +56,7 @@ class Telemetry:
         self.provider: Any = None
         self.exporter: Any = None
         self.drops: Any = None
+        self.meter_provider: Any = None
         if config == "baseline":
             return
         if config == "sdk-only":
@@ -67,11 +71,15 @@ class Telemetry:
         self.provider = TracerProvider()
         self.provider.add_span_processor(BatchSpanProcessor(self.exporter))
         trace.set_tracer_provider(self.provider)
-        if config in ("ours", "ours-content"):
+        if config == "ours-metrics":
+            self.meter_provider = discarding_meter_provider()
+        if config in ("ours", "ours-content", "ours-metrics"):
             from opentelemetry_instrumentation_ag2 import AG2Instrumentor
 
             AG2Instrumentor().instrument(
-                tracer_provider=self.provider, capture_message_content=capture_message_content or "NO_CONTENT"
+                tracer_provider=self.provider,
+                meter_provider=self.meter_provider,
+                capture_message_content=capture_message_content or "NO_CONTENT",
             )
         elif config == "openinference":
             from openinference.instrumentation.ag2 import AG2Instrumentor as OpenInferenceInstrumentor
@@ -128,9 +136,23 @@ class Telemetry:
             self.drops.count = 0
 
     def shutdown(self) -> None:
-        """Flush and stop the batch processor's thread."""
+        """Flush and stop the batch processor's thread (and the metric reader's)."""
         if self.provider is not None:
             self.provider.shutdown()
+        if self.meter_provider is not None:
+            self.meter_provider.shutdown()
+
+
+def discarding_meter_provider() -> Any:
+    """A global SDK ``MeterProvider`` whose periodic reader exports to a discarding exporter."""
+    from opentelemetry import metrics
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+    from sink import DiscardingMetricExporter
+
+    provider = MeterProvider([PeriodicExportingMetricReader(DiscardingMetricExporter())])
+    metrics.set_meter_provider(provider)
+    return provider
 
 
 def minimal_wrappers(tracer: Any) -> None:

@@ -70,6 +70,9 @@ FLOOR_CONFIGS = ("floor", "floor-in-turn", "attributed-in-turn", "minimal")
 SDK_CONFIGS = ("sdk-only",)
 SDK_GROUPS = ("W2", "W3")
 """Where the SDK's own cost (without any spans) is measured too."""
+METRIC_CONFIGS = ("ours-metrics",)
+METRIC_GROUPS = ("W1", "W2")
+"""Where ours is also measured with a MeterProvider, as zero-code runs it (W3's few points a turn are lost in it)."""
 MEMORY_CONFIGS = ("baseline", "ours", "ours-tracemalloc")
 FLAT_CONFIGS = ("baseline", "ours", "ours-content", "ag2", "openinference")
 TIMEOUT_S = 600
@@ -173,8 +176,8 @@ def round_jobs(
 def group_configs(group: str) -> list[str]:
     """The configurations a group runs."""
     if group in WORKLOADS:
-        extra = FLOOR_CONFIGS if group == "W1" else SDK_CONFIGS if group in SDK_GROUPS else ()
-        return [*CONFIGS, *extra]
+        extra = [*(FLOOR_CONFIGS if group == "W1" else ()), *(SDK_CONFIGS if group in SDK_GROUPS else ())]
+        return [*CONFIGS, *extra, *(METRIC_CONFIGS if group in METRIC_GROUPS else ())]
     return list({"memory": MEMORY_CONFIGS, "flat": FLAT_CONFIGS}.get(group, ()))
 
 
@@ -205,7 +208,7 @@ def run_all(args: argparse.Namespace, log: Callable[[str], None]) -> tuple[Resul
     size = SIZES[mode]
     rounds = args.rounds or ROUNDS[mode]
     results = Results()
-    every = (*CONFIGS, *FLOOR_CONFIGS, *SDK_CONFIGS, *MEMORY_CONFIGS, *FLAT_CONFIGS)
+    every = (*CONFIGS, *FLOOR_CONFIGS, *SDK_CONFIGS, *METRIC_CONFIGS, *MEMORY_CONFIGS, *FLAT_CONFIGS)
     pythons = {config: sys.executable for config in every}
     pythons["openinference"] = args.openinference_python or sys.executable
     reason = check_openinference(pythons["openinference"])
@@ -387,6 +390,7 @@ class Report:
         self.spans_and_memory()
         self.floor()
         self.sdk_share()
+        self.metrics_share()
         self.memory()
         self.flatness()
         self.comparisons()
@@ -634,6 +638,46 @@ class Report:
             "makes every process multi-threaded, which is measurable on W3: AG2's A2A client builds a new HTTP "
             "client and TLS context for every request, and that is slower in a multi-threaded process. Time: "
             "normalized medians; CPU: normalized medians of all the workload's processes."
+        )
+        self.out()
+
+    def metrics_share(self) -> None:
+        rows = []
+        for group in METRIC_GROUPS:
+            base, ours, metered = (
+                self.results.median(group, name, "norm_us") for name in ("baseline", "ours", "ours-metrics")
+            )
+            if None in (base, ours, metered):
+                continue
+            assert base is not None and ours is not None and metered is not None
+            rows.append(
+                [
+                    WORKLOADS[group],
+                    f"{ours:.1f} µs ({ours / base:.2f}x)",
+                    f"{metered:.1f} µs ({metered / base:.2f}x)",
+                    f"{metered - ours:.1f} µs",
+                ]
+            )
+            self.summary.setdefault("with_metrics", {})[group] = {"ours_us": ours, "ours_metrics_us": metered}
+        if not rows:
+            return
+        self.out("## Ours with a MeterProvider: the metrics beside the spans")
+        self.out()
+        self.table(
+            [
+                "workload",
+                "ours, spans only (÷ uninstrumented)",
+                "ours with a MeterProvider (÷ uninstrumented)",
+                "the metrics' cost per turn",
+            ],
+            rows,
+        )
+        self.out(
+            "The other columns give ours no MeterProvider (AG2's own tracing and OpenInference record no metrics); "
+            "`opentelemetry-instrument` sets one up by default. Here an SDK MeterProvider with a periodic reader "
+            "(60 s) and a discarding exporter: each local turn records `gen_ai.invoke_agent.duration`, each LLM "
+            "call `gen_ai.client.operation.duration` and two `gen_ai.client.token.usage` points. "
+            "`OTEL_METRICS_EXPORTER=none` leaves them out."
         )
         self.out()
 

@@ -1,4 +1,4 @@
-"""The span exporter of every benchmark configuration: counts spans and drops them (imported only when tracing)."""
+"""The benchmark's exporters: they count what they are given and drop it (imported only when tracing)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import logging
 import threading
 from collections.abc import Sequence
 
+from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
@@ -26,6 +27,27 @@ class DiscardingExporter(SpanExporter):
         """Nothing to release."""
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Nothing is buffered here."""
+        return True
+
+
+class DiscardingMetricExporter(MetricExporter):
+    """Counts the metric points it is given and drops them; export always succeeds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.points = 0
+
+    def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: object) -> MetricExportResult:
+        for resource in metrics_data.resource_metrics:
+            for scope in resource.scope_metrics:
+                self.points += sum(len(metric.data.data_points) for metric in scope.metrics)
+        return MetricExportResult.SUCCESS
+
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs: object) -> None:
+        """Nothing to release."""
+
+    def force_flush(self, timeout_millis: float = 10_000) -> bool:
         """Nothing is buffered here."""
         return True
 
