@@ -14,6 +14,8 @@
   same four attributes): what the SDK itself charges for those attributes.
 * ``sdk-only``: the SDK set up as for the others and nothing making spans (a2a-sdk's built-in tracing off, as
   ours turns it off): what having a ``TracerProvider`` and its batch processor in the process costs (W2, W3).
+* ``idle-thread``: no tracing at all, one idle thread started: what a process having a second thread costs
+  (the batch processor's export thread makes every instrumented process multi-threaded).
 * ``minimal``: the cheapest instrumentation making the same W1 spans: plain wrappers around
   ``generate_reply`` and ``initiate_chat`` that only enter ``tracer.start_as_current_span(name)``.
 
@@ -25,6 +27,7 @@ made the global one, for libraries that use that.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -45,6 +48,7 @@ LABELS = {
     "attributed-in-turn": "SDK span with our attributes in the turn",
     "minimal": "minimal wrapper",
     "sdk-only": "SDK alone, no spans",
+    "idle-thread": "an idle thread, no SDK",
 }
 
 
@@ -58,6 +62,9 @@ class Telemetry:
         self.drops: Any = None
         self.meter_provider: Any = None
         if config == "baseline":
+            return
+        if config == "idle-thread":
+            threading.Thread(target=threading.Event().wait, name="idle", daemon=True).start()
             return
         if config == "sdk-only":
             os.environ.setdefault(A2A_SDK_TRACING_ENV, "false")  # before a2a-sdk is imported, which reads it once
