@@ -176,8 +176,9 @@ def round_jobs(
 def group_configs(group: str) -> list[str]:
     """The configurations a group runs."""
     if group in WORKLOADS:
-        extra = [*(FLOOR_CONFIGS if group == "W1" else ()), *(SDK_CONFIGS if group in SDK_GROUPS else ())]
-        return [*CONFIGS, *extra, *(METRIC_CONFIGS if group in METRIC_GROUPS else ())]
+        floor = FLOOR_CONFIGS if group == "W1" else ()
+        sdk = SDK_CONFIGS if group in SDK_GROUPS else ()
+        return [*CONFIGS, *floor, *sdk, *(METRIC_CONFIGS if group in METRIC_GROUPS else ())]
     return list({"memory": MEMORY_CONFIGS, "flat": FLAT_CONFIGS}.get(group, ()))
 
 
@@ -637,9 +638,8 @@ class Report:
             base, ours, metered = (
                 self.results.median(group, name, "norm_us") for name in ("baseline", "ours", "ours-metrics")
             )
-            if None in (base, ours, metered):
+            if base is None or ours is None or metered is None:
                 continue
-            assert base is not None and ours is not None and metered is not None
             rows.append(
                 [
                     WORKLOADS[group],
