@@ -241,10 +241,23 @@ def timed(batches: list[Batch]) -> Iterator[Batch]:
     batches.append(batch)
 
 
-def batch_sizes(spec: dict[str, Any]) -> list[int]:
-    """The timed chats split into ``batches`` nearly equal batches."""
-    chats, count = spec["chats"], min(spec.get("batches", 10), spec["chats"])
-    return [chats // count + (1 if index < chats % count else 0) for index in range(count)]
+def batch_sizes(spec: dict[str, Any]) -> Iterator[int]:
+    """The timed chats split into ``batches`` nearly equal batches, or paced by ``interleaved.py``.
+
+    Paced (``pace_fd`` in the spec): say ``ready`` on that file descriptor, then run one batch of
+    ``batch_chats`` chats for each ``go`` line read from stdin, answering ``done`` after each, until ``stop``.
+    """
+    if spec.get("pace_fd") is None:
+        chats, count = spec["chats"], min(spec.get("batches", 10), spec["chats"])
+        yield from (chats // count + (1 if index < chats % count else 0) for index in range(count))
+        return
+    with open(spec["pace_fd"], "w", buffering=1, encoding="ascii") as replies:
+        replies.write("ready\n")
+        for command in sys.stdin:
+            if command.strip() != "go":
+                return
+            yield spec["batch_chats"]  # the caller times the batch before asking for the next size
+            replies.write("done\n")
 
 
 def timing(batches: list[Batch], servers_cpu_seconds: float = 0.0) -> dict[str, Any]:

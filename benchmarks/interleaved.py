@@ -1,0 +1,210 @@
+"""Paired timings: every configuration's process side by side, taking turns one batch at a time.
+
+    python benchmarks/interleaved.py                            # W2 and W3, 150 cycles (about 6 minutes)
+    python benchmarks/interleaved.py --only W1 --cycles 300     # W1 with its floor configurations
+    python benchmarks/interleaved.py --json paired.json
+
+``run.py`` runs each configuration in its own process, one after another. On a host whose speed wanders
+from one moment to the next (on the 2-core VM of the README, one process's W2 batches range ±25%, in
+stretches of a second or so), medians of whole processes carry that wander into the ratios. Here the
+configurations' processes (one each, as in ``run.py``: same workers, same set-up) are all started and
+warmed up first; then they take turns, one batch each, in an order rotated every cycle, so that each
+configuration's batch has the baseline's a fraction of a second away. Every cycle gives each configuration
+the ratio of its batch to the baseline's batch of that cycle; the table gives the median of those ratios
+with a 95% confidence interval of the median (bootstrap), and the median cost per turn.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any, TextIO
+
+from configs import LABELS
+from run import SDK_CONFIGS, WORKER, check_openinference, default_cpu, group_configs, rotated, worker_env
+
+BATCH: dict[str, dict[str, Any]] = {
+    # one batch: ``batch_chats`` chats of the worker's spec (W1 ~3 ms, W2 ~60 ms, W3 ~200 ms)
+    "W1": {"task": "chat", "workload": "W1", "rounds": 10, "warmup": 50, "batch_chats": 10},
+    "W2": {"task": "chat", "workload": "W2", "rounds": 10, "warmup": 3, "batch_chats": 1},
+    "W3": {"task": "chat", "workload": "W3", "rounds": 5, "warmup": 2, "batch_chats": 1},
+}
+UNITS = {"W1": ("µs / turn", 1.0), "W2": ("µs / turn", 1.0), "W3": ("ms / remote turn", 1000.0)}
+EXTRA_CONFIGS = {"W2": ("minimal",)}
+"""Beyond ``run.py``'s: on W2 the minimal wrapper (bare spans, one per turn) shows what any span per turn costs."""
+SPANLESS = ("baseline", *SDK_CONFIGS)
+BOOTSTRAP_SAMPLES = 2000
+READY_TIMEOUT_S = 600
+
+
+class PacedWorker:
+    """One configuration's ``workloads.py`` process, running a batch whenever it is told to."""
+
+    def __init__(self, group: str, config: str, cpu: int | None, scratch: Path) -> None:
+        self.config = config
+        self.out = scratch / f"{group}-{config}.json"
+        self._stderr = (scratch / f"{group}-{config}.err").open("w+")
+        replies, self._reply_end = os.pipe()
+        spec = {**BATCH[group], "config": config, "cpu": cpu, "pace_fd": self._reply_end}
+        self.process = subprocess.Popen(
+            [sys.executable, str(WORKER), json.dumps(spec), str(self.out)],
+            cwd=WORKER.parent,
+            env=worker_env(),
+            stdin=subprocess.PIPE,
+            stderr=self._stderr,
+            pass_fds=(self._reply_end,),
+            text=True,
+        )
+        os.close(self._reply_end)
+        self._replies: TextIO = os.fdopen(replies, encoding="ascii")
+
+    def expect(self, word: str) -> None:
+        """Wait for the worker's next word; a worker that died instead is an error with its stderr's tail."""
+        line = self._replies.readline().strip()
+        if line != word:
+            self.process.wait(30)
+            self._stderr.seek(0)
+            tail = "\n".join(self._stderr.read().strip().splitlines()[-15:])
+            code = self.process.returncode
+            raise RuntimeError(f"{self.config}: expected {word!r}, got {line!r} (exit code {code}): {tail}")
+
+    def batch(self) -> None:
+        """Run one batch and wait for it to end."""
+        assert self.process.stdin is not None
+        self.process.stdin.write("go\n")
+        self.process.stdin.flush()
+        self.expect("done")
+
+    def finish(self) -> dict[str, Any]:
+        """Stop pacing; the worker's result once it has exited."""
+        assert self.process.stdin is not None
+        self.process.stdin.write("stop\n")
+        self.process.stdin.close()
+        self.process.wait(READY_TIMEOUT_S)
+        if self.process.returncode != 0:
+            raise RuntimeError(f"{self.config}: exit code {self.process.returncode}")
+        return json.loads(self.out.read_text())
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self._replies.close()
+        self._stderr.close()
+
+
+@contextmanager
+def workers(group: str, configs: list[str], cpu: int | None) -> Iterator[list[PacedWorker]]:
+    """Every configuration's worker, started together and warmed up; killed at the end if still running."""
+    with tempfile.TemporaryDirectory(prefix="ag2-paired-") as scratch, ExitStack() as stack:
+        started = []
+        for config in configs:
+            worker = PacedWorker(group, config, cpu, Path(scratch))
+            stack.callback(worker.close)
+            started.append(worker)
+        for worker in started:
+            worker.expect("ready")
+        yield started
+
+
+def run_group(group: str, configs: list[str], cycles: int, cpu: int | None, log: Any) -> dict[str, dict[str, Any]]:
+    """``cycles`` cycles of one batch per configuration, order rotated per cycle; each worker's result."""
+    with workers(group, configs, cpu) as started:
+        for cycle in range(cycles):
+            for worker in rotated(started, cycle):
+                worker.batch()
+            if (cycle + 1) % 25 == 0:
+                log(f"{group}: {cycle + 1}/{cycles} cycles")
+        results = {worker.config: worker.finish() for worker in started}
+    for config, result in results.items():
+        if config not in SPANLESS and not result["spans_per_turn"]:
+            raise RuntimeError(f"{group} {config} made no spans: the configuration did not instrument AG2")
+    return results
+
+
+def configs_of(group: str) -> list[str]:
+    """``run.py``'s configurations of the workload (but the floor's own task, which has no turns) and ours."""
+    configs = [config for config in group_configs(group) if config != "floor"] + list(EXTRA_CONFIGS.get(group, ()))
+    if check_openinference(sys.executable):
+        configs.remove("openinference")
+    return configs
+
+
+def paired_ratios(results: dict[str, dict[str, Any]], config: str) -> list[float]:
+    """Per cycle: the configuration's cost per turn over the baseline's in the same cycle."""
+    return [
+        ours / base for ours, base in zip(results[config]["batches_us"], results["baseline"]["batches_us"], strict=True)
+    ]
+
+
+def added(results: dict[str, dict[str, Any]], config: str) -> float:
+    """The median over cycles of what the configuration adds to the baseline's cost per turn, in µs."""
+    pairs = zip(results[config]["batches_us"], results["baseline"]["batches_us"], strict=True)
+    return statistics.median(ours - base for ours, base in pairs)
+
+
+def floor_lines(results: dict[str, dict[str, Any]]) -> list[str]:
+    """W1: ours' added cost over what the bare span (and the SDK span with our attributes) adds in the turn."""
+    if not {"ours", "floor-in-turn", "attributed-in-turn"} <= results.keys():
+        return []
+    ours = added(results, "ours")
+    lines = [f"ours adds {ours:.1f} µs per turn (median of the cycles' differences);"]
+    for floor in ("floor-in-turn", "attributed-in-turn"):
+        cost = added(results, floor)
+        lines.append(f"{LABELS[floor]} adds {cost:.1f} µs: ours ÷ that = {ours / cost:.2f}x;")
+    return [" ".join(lines)]
+
+
+def median_interval(values: list[float], seed: int = 0) -> tuple[float, float, float]:
+    """The median and a 95% bootstrap confidence interval of it."""
+    draw = random.Random(seed)
+    medians = sorted(statistics.median(draw.choices(values, k=len(values))) for _ in range(BOOTSTRAP_SAMPLES))
+    return statistics.median(values), medians[int(0.025 * len(medians))], medians[int(0.975 * len(medians)) - 1]
+
+
+def table(group: str, results: dict[str, dict[str, Any]]) -> list[str]:
+    """The markdown rows of one workload: cost per turn and paired ratio, per configuration."""
+    unit, scale = UNITS[group]
+    base = statistics.median(results["baseline"]["batches_us"]) / scale
+    rows = [f"| {group} | {LABELS['baseline']} | {base:,.2f} | — |"]
+    for config in results:
+        if config == "baseline":
+            continue
+        median, low, high = median_interval(paired_ratios(results, config))
+        cost = statistics.median(results[config]["batches_us"]) / scale
+        rows.append(f"| {group} | {LABELS[config]} | {cost:,.2f} | {median:.3f}x [{low:.3f}, {high:.3f}] |")
+    return [f"| workload | configuration | {unit} | paired ratio [95% CI] |", "|---|---|---|---|", *rows]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", nargs="+", choices=list(BATCH), default=["W2", "W3"])
+    parser.add_argument("--cycles", type=int, default=150, help="batches per configuration (default: 150)")
+    parser.add_argument("--cpu", type=int, default=default_cpu(), help="pin the workers to this CPU; -1: no pinning")
+    parser.add_argument("--json", metavar="PATH", help="also write every batch's timing as JSON")
+    args = parser.parse_args()
+    cpu = None if args.cpu is not None and args.cpu < 0 else args.cpu
+
+    def log(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    document: dict[str, Any] = {}
+    for group in args.only:
+        results = run_group(group, configs_of(group), args.cycles, cpu, log)
+        document[group] = {config: result["batches_us"] for config, result in results.items()}
+        print("\n".join([*table(group, results), "", *floor_lines(results)]) + "\n", flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(document, indent=2))
+
+
+if __name__ == "__main__":
+    main()
