@@ -1,17 +1,19 @@
 """Paired timings: every configuration's process side by side, taking turns one batch at a time.
 
-    python benchmarks/interleaved.py                            # W2 and W3, 150 cycles (about 6 minutes)
-    python benchmarks/interleaved.py --only W1 --cycles 300     # W1 with its floor configurations
-    python benchmarks/interleaved.py --json paired.json
+    python benchmarks/interleaved.py                          # W2 and W3: 3 runs of 100 cycles (~10 minutes)
+    python benchmarks/interleaved.py --only W1                # W1 with its floor configurations (~2 minutes)
+    python benchmarks/interleaved.py --runs 5 --json paired.json
 
 ``run.py`` runs each configuration in its own process, one after another. On a host whose speed wanders
 from one moment to the next (on the 2-core VM of the README, one process's W2 batches range ±25%, in
 stretches of a second or so), medians of whole processes carry that wander into the ratios. Here the
-configurations' processes (one each, as in ``run.py``: same workers, same set-up) are all started and
-warmed up first; then they take turns, one batch each, in an order rotated every cycle, so that each
+configurations' processes (the same workers and set-up as ``run.py``'s) are all started and warmed up
+first; then they take turns, one batch each, in an order rotated every cycle, so that each
 configuration's batch has the baseline's a fraction of a second away. Every cycle gives each configuration
-the ratio of its batch to the baseline's batch of that cycle; the table gives the median of those ratios
-with a 95% confidence interval of the median (bootstrap), and the median cost per turn.
+the ratio of its batch to the baseline's batch of that cycle. What is left is what differs between
+processes (where their memory landed, for one): so the whole is repeated with fresh processes (``--runs``).
+The table gives the median of the ratios of every cycle of every run with a 95% bootstrap confidence
+interval, each run's own median, and the median cost per turn.
 """
 
 from __future__ import annotations
@@ -139,28 +141,39 @@ def configs_of(group: str) -> list[str]:
     return configs
 
 
-def paired_ratios(results: dict[str, dict[str, Any]], config: str) -> list[float]:
-    """Per cycle: the configuration's cost per turn over the baseline's in the same cycle."""
+Run = dict[str, dict[str, Any]]
+"""One set of side-by-side workers: each configuration's result."""
+
+
+def paired_ratios(runs: list[Run], config: str) -> list[float]:
+    """Per cycle of every run: the configuration's cost per turn over the baseline's in the same cycle."""
     return [
-        ours / base for ours, base in zip(results[config]["batches_us"], results["baseline"]["batches_us"], strict=True)
+        ours / base
+        for run in runs
+        for ours, base in zip(run[config]["batches_us"], run["baseline"]["batches_us"], strict=True)
     ]
 
 
-def added(results: dict[str, dict[str, Any]], config: str) -> float:
-    """The median over cycles of what the configuration adds to the baseline's cost per turn, in µs."""
-    pairs = zip(results[config]["batches_us"], results["baseline"]["batches_us"], strict=True)
-    return statistics.median(ours - base for ours, base in pairs)
+def added(runs: list[Run], config: str) -> float:
+    """The median over every cycle of what the configuration adds to the baseline's cost per turn, in µs."""
+    return statistics.median(
+        ours - base
+        for run in runs
+        for ours, base in zip(run[config]["batches_us"], run["baseline"]["batches_us"], strict=True)
+    )
 
 
-def floor_lines(results: dict[str, dict[str, Any]]) -> list[str]:
-    """W1: ours' added cost over what the bare span (and the SDK span with our attributes) adds in the turn."""
-    if not {"ours", "floor-in-turn", "attributed-in-turn"} <= results.keys():
+def floor_lines(runs: list[Run]) -> list[str]:
+    """W1: ours' added cost against the floor (its spans per turn x what one bare span adds in the turn), and
+    against the SDK span with our attributes."""
+    if not {"ours", "floor-in-turn", "attributed-in-turn"} <= runs[0].keys():
         return []
-    ours = added(results, "ours")
-    lines = [f"ours adds {ours:.1f} µs per turn (median of the cycles' differences);"]
+    ours = added(runs, "ours")
+    spans = statistics.median(run["ours"]["spans_per_turn"] for run in runs)
+    lines = [f"Ours adds {ours:.1f} µs per turn (median of the cycles' differences), {spans:.2f} spans per turn."]
     for floor in ("floor-in-turn", "attributed-in-turn"):
-        cost = added(results, floor)
-        lines.append(f"{LABELS[floor]} adds {cost:.1f} µs: ours ÷ that = {ours / cost:.2f}x;")
+        cost = added(runs, floor) * spans / statistics.median(run[floor]["spans_per_turn"] for run in runs)
+        lines.append(f"{LABELS[floor]} x {spans:.2f}: {cost:.1f} µs; ours ÷ that = {ours / cost:.2f}x.")
     return [" ".join(lines)]
 
 
@@ -171,24 +184,29 @@ def median_interval(values: list[float], seed: int = 0) -> tuple[float, float, f
     return statistics.median(values), medians[int(0.025 * len(medians))], medians[int(0.975 * len(medians)) - 1]
 
 
-def table(group: str, results: dict[str, dict[str, Any]]) -> list[str]:
+def table(group: str, runs: list[Run]) -> list[str]:
     """The markdown rows of one workload: cost per turn and paired ratio, per configuration."""
     unit, scale = UNITS[group]
-    base = statistics.median(results["baseline"]["batches_us"]) / scale
-    rows = [f"| {group} | {LABELS['baseline']} | {base:,.2f} | — |"]
-    for config in results:
+
+    def cost(config: str) -> str:
+        return f"{statistics.median(us for run in runs for us in run[config]['batches_us']) / scale:,.2f}"
+
+    rows = [f"| {group} | {LABELS['baseline']} | {cost('baseline')} | — | — |"]
+    for config in runs[0]:
         if config == "baseline":
             continue
-        median, low, high = median_interval(paired_ratios(results, config))
-        cost = statistics.median(results[config]["batches_us"]) / scale
-        rows.append(f"| {group} | {LABELS[config]} | {cost:,.2f} | {median:.3f}x [{low:.3f}, {high:.3f}] |")
-    return [f"| workload | configuration | {unit} | paired ratio [95% CI] |", "|---|---|---|---|", *rows]
+        median, low, high = median_interval(paired_ratios(runs, config))
+        each = ", ".join(f"{statistics.median(paired_ratios([run], config)):.3f}" for run in runs)
+        rows.append(f"| {group} | {LABELS[config]} | {cost(config)} | {median:.3f}x [{low:.3f}, {high:.3f}] | {each} |")
+    header = f"| workload | configuration | {unit} | paired ratio [95% CI] | each run |"
+    return [header, "|---|---|---|---|---|", *rows]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="+", choices=list(BATCH), default=["W2", "W3"])
-    parser.add_argument("--cycles", type=int, default=150, help="batches per configuration (default: 150)")
+    parser.add_argument("--cycles", type=int, default=100, help="batches per configuration and run (default: 100)")
+    parser.add_argument("--runs", type=int, default=3, help="sets of fresh processes, one after another (default: 3)")
     parser.add_argument("--cpu", type=int, default=default_cpu(), help="pin the workers to this CPU; -1: no pinning")
     parser.add_argument("--json", metavar="PATH", help="also write every batch's timing as JSON")
     args = parser.parse_args()
@@ -199,9 +217,9 @@ def main() -> None:
 
     document: dict[str, Any] = {}
     for group in args.only:
-        results = run_group(group, configs_of(group), args.cycles, cpu, log)
-        document[group] = {config: result["batches_us"] for config, result in results.items()}
-        print("\n".join([*table(group, results), "", *floor_lines(results)]) + "\n", flush=True)
+        runs = [run_group(group, configs_of(group), args.cycles, cpu, log) for _ in range(args.runs)]
+        document[group] = runs
+        print("\n".join([*table(group, runs), "", *floor_lines(runs)]) + "\n", flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(document, indent=2))
 
