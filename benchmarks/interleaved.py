@@ -1,7 +1,7 @@
 """Paired timings: every configuration's process side by side, taking turns one batch at a time.
 
-    python benchmarks/interleaved.py                          # W2 and W3: 3 runs of 100 cycles (~10 minutes)
-    python benchmarks/interleaved.py --only W1                # W1 with its floor configurations (~2 minutes)
+    python benchmarks/interleaved.py                          # W2 and W3: 3 runs of 100 cycles (~11 minutes)
+    python benchmarks/interleaved.py --only W1                # W1 with its floor configurations (~3 minutes)
     python benchmarks/interleaved.py --runs 5 --json paired.json
 
 ``run.py`` runs each configuration in its own process, one after another. On a host whose speed wanders
