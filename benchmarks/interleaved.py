@@ -26,7 +26,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, TextIO
@@ -45,7 +45,9 @@ EXTRA_CONFIGS = {"W2": ("minimal",)}
 """Beyond ``run.py``'s: on W2 the minimal wrapper (bare spans, one per turn) shows what any span per turn costs."""
 SPANLESS = ("baseline", *SDK_CONFIGS)
 BOOTSTRAP_SAMPLES = 2000
-READY_TIMEOUT_S = 600
+Run = dict[str, dict[str, Any]]
+"""One set of side-by-side workers: each configuration's result."""
+EXIT_TIMEOUT_S = 600
 
 
 class PacedWorker:
@@ -91,12 +93,13 @@ class PacedWorker:
         assert self.process.stdin is not None
         self.process.stdin.write("stop\n")
         self.process.stdin.close()
-        self.process.wait(READY_TIMEOUT_S)
+        self.process.wait(EXIT_TIMEOUT_S)
         if self.process.returncode != 0:
             raise RuntimeError(f"{self.config}: exit code {self.process.returncode}")
         return json.loads(self.out.read_text())
 
     def close(self) -> None:
+        """Kill the worker if it still runs; close its pipes and files."""
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
@@ -118,7 +121,7 @@ def workers(group: str, configs: list[str], cpu: int | None) -> Iterator[list[Pa
         yield started
 
 
-def run_group(group: str, configs: list[str], cycles: int, cpu: int | None, log: Any) -> dict[str, dict[str, Any]]:
+def run_group(group: str, configs: list[str], cycles: int, cpu: int | None, log: Callable[[str], None]) -> Run:
     """``cycles`` cycles of one batch per configuration, order rotated per cycle; each worker's result."""
     with workers(group, configs, cpu) as started:
         for cycle in range(cycles):
@@ -139,10 +142,6 @@ def configs_of(group: str) -> list[str]:
     if check_openinference(sys.executable):
         configs.remove("openinference")
     return configs
-
-
-Run = dict[str, dict[str, Any]]
-"""One set of side-by-side workers: each configuration's result."""
 
 
 def paired_ratios(runs: list[Run], config: str) -> list[float]:
