@@ -42,7 +42,7 @@ BATCH: dict[str, dict[str, Any]] = {
 }
 UNITS = {"W1": ("µs / turn", 1.0), "W2": ("µs / turn", 1.0), "W3": ("ms / remote turn", 1000.0)}
 EXTRA_CONFIGS = {"W2": ("minimal",)}
-"""Beyond ``run.py``'s: on W2 the minimal wrapper (bare spans, one per turn) shows what any span per turn costs."""
+"""Beyond ``run.py``'s: on W2 the minimal wrapper (bare spans, one a turn) shows what any span per turn costs."""
 SPANLESS = ("baseline", *SDK_CONFIGS)
 BOOTSTRAP_SAMPLES = 2000
 Run = dict[str, dict[str, Any]]
