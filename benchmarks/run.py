@@ -406,7 +406,8 @@ class Report:
         )
         self.out(
             "(within noise): the margin to the target is smaller than the round-to-round spread (± half the range "
-            "over rounds) of the configurations compared, so this run cannot tell pass from miss."
+            "over rounds) of the configurations compared, so this run cannot tell pass from miss. "
+            "`interleaved.py` times W2 and W3 in pairs, batch by batch, which settles them to about ±2%."
         )
         self.out()
         return "\n".join(self.lines)
