@@ -137,29 +137,27 @@ def run_group(group: str, configs: list[str], cycles: int, cpu: int | None, log:
 
 
 def configs_of(group: str) -> list[str]:
-    """``run.py``'s configurations of the workload (but the floor's own task, which has no turns) and ours."""
+    """``run.py``'s configurations of the workload (not the floor's own task: it has no turns), plus this script's."""
     configs = [config for config in group_configs(group) if config != "floor"] + list(EXTRA_CONFIGS.get(group, ()))
     if check_openinference(sys.executable):
         configs.remove("openinference")
     return configs
 
 
+def pairs(runs: list[Run], config: str) -> Iterator[tuple[float, float]]:
+    """Per cycle of every run: the configuration's cost per turn and the baseline's in the same cycle."""
+    for run in runs:
+        yield from zip(run[config]["batches_us"], run["baseline"]["batches_us"], strict=True)
+
+
 def paired_ratios(runs: list[Run], config: str) -> list[float]:
-    """Per cycle of every run: the configuration's cost per turn over the baseline's in the same cycle."""
-    return [
-        ours / base
-        for run in runs
-        for ours, base in zip(run[config]["batches_us"], run["baseline"]["batches_us"], strict=True)
-    ]
+    """Per cycle of every run: the configuration's cost per turn over the baseline's."""
+    return [ours / base for ours, base in pairs(runs, config)]
 
 
 def added(runs: list[Run], config: str) -> float:
     """The median over every cycle of what the configuration adds to the baseline's cost per turn, in µs."""
-    return statistics.median(
-        ours - base
-        for run in runs
-        for ours, base in zip(run[config]["batches_us"], run["baseline"]["batches_us"], strict=True)
-    )
+    return statistics.median(ours - base for ours, base in pairs(runs, config))
 
 
 def floor_lines(runs: list[Run]) -> list[str]:
