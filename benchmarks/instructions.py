@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from configs import LABELS
-from run import WORKER, check_openinference, worker_env
+from run import WORKER, check_openinference, stderr_tail, worker_env
 
 CONFIGS = ("baseline", "idle-thread", "sdk-only", "ours", "ag2", "openinference")
 WORKLOADS: dict[str, tuple[dict[str, Any], int, int]] = {
@@ -56,7 +56,7 @@ def count(python: str, spec: dict[str, Any], scratch: Path) -> tuple[int, int]:
     )
     found = INSTRUCTIONS.search(done.stderr)
     if done.returncode != 0 or found is None or not out.exists():
-        tail = "\n".join(done.stderr.strip().splitlines()[-10:])
+        tail = stderr_tail(done.stderr)
         raise RuntimeError(f"{spec['workload']} {spec['config']}: exit code {done.returncode}: {tail}")
     return int(found.group(1).replace(",", "")), json.loads(out.read_text())["turns"]
 

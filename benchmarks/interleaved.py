@@ -32,7 +32,16 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from configs import LABELS
-from run import SDK_CONFIGS, WORKER, check_openinference, default_cpu, group_configs, rotated, worker_env
+from run import (
+    WORKER,
+    check_made_spans,
+    check_openinference,
+    default_cpu,
+    group_configs,
+    rotated,
+    stderr_tail,
+    worker_env,
+)
 
 BATCH: dict[str, dict[str, Any]] = {
     # one batch: ``batch_chats`` chats of the worker's spec (W1 ~3 ms, W2 ~60 ms, W3 ~200 ms)
@@ -43,7 +52,6 @@ BATCH: dict[str, dict[str, Any]] = {
 UNITS = {"W1": ("µs / turn", 1.0), "W2": ("µs / turn", 1.0), "W3": ("ms / remote turn", 1000.0)}
 EXTRA_CONFIGS = {"W2": ("minimal",)}
 """Beyond ``run.py``'s: on W2 the minimal wrapper (bare spans, one a turn) shows what any span per turn costs."""
-SPANLESS = ("baseline", *SDK_CONFIGS)
 BOOTSTRAP_SAMPLES = 2000
 Run = dict[str, dict[str, Any]]
 """One set of side-by-side workers: each configuration's result."""
@@ -77,7 +85,7 @@ class PacedWorker:
         if line != word:
             self.process.wait(30)
             self._stderr.seek(0)
-            tail = "\n".join(self._stderr.read().strip().splitlines()[-15:])
+            tail = stderr_tail(self._stderr.read())
             code = self.process.returncode
             raise RuntimeError(f"{self.config}: expected {word!r}, got {line!r} (exit code {code}): {tail}")
 
@@ -131,17 +139,14 @@ def run_group(group: str, configs: list[str], cycles: int, cpu: int | None, log:
                 log(f"{group}: {cycle + 1}/{cycles} cycles")
         results = {worker.config: worker.finish() for worker in started}
     for config, result in results.items():
-        if config not in SPANLESS and not result["spans_per_turn"]:
-            raise RuntimeError(f"{group} {config} made no spans: the configuration did not instrument AG2")
+        check_made_spans(config, result)
     return results
 
 
-def configs_of(group: str) -> list[str]:
+def configs_of(group: str, openinference: bool) -> list[str]:
     """``run.py``'s configurations of the workload (not the floor's own task: it has no turns), plus this script's."""
     configs = [config for config in group_configs(group) if config != "floor"] + list(EXTRA_CONFIGS.get(group, ()))
-    if check_openinference(sys.executable):
-        configs.remove("openinference")
-    return configs
+    return configs if openinference else [config for config in configs if config != "openinference"]
 
 
 def pairs(runs: list[Run], config: str) -> Iterator[tuple[float, float]]:
@@ -212,9 +217,11 @@ def main() -> None:
     def log(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
+    openinference = check_openinference(sys.executable) is None
     document: dict[str, Any] = {}
     for group in args.only:
-        runs = [run_group(group, configs_of(group), args.cycles, cpu, log) for _ in range(args.runs)]
+        configs = configs_of(group, openinference)
+        runs = [run_group(group, configs, args.cycles, cpu, log) for _ in range(args.runs)]
         document[group] = runs
         print("\n".join([*table(group, runs), "", *floor_lines(runs)]) + "\n", flush=True)
     if args.json:

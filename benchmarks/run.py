@@ -129,6 +129,18 @@ def worker_env() -> dict[str, str]:
     return env
 
 
+def stderr_tail(stderr: str, lines: int = 15) -> str:
+    """The last lines of a worker's stderr, for an error message."""
+    return "\n".join(stderr.strip().splitlines()[-lines:])
+
+
+def check_made_spans(config: str, result: dict[str, Any]) -> None:
+    """``RuntimeError`` when an instrumented configuration's chats made no span (it did not instrument AG2)."""
+    spanless = config in ("baseline", *SDK_CONFIGS)
+    if not spanless and "spans_per_turn" in result and not result["spans_per_turn"]:
+        raise RuntimeError(f"{config} made no spans: the configuration did not instrument AG2")
+
+
 def run_job(job: Job, scratch: Path) -> dict[str, Any]:
     """Run one job in a fresh process; its result, or ``RuntimeError`` with the tail of its stderr."""
     out = scratch / f"{job.group}-{job.config}-{time.monotonic_ns()}.json"
@@ -143,8 +155,7 @@ def run_job(job: Job, scratch: Path) -> dict[str, Any]:
         check=False,
     )
     if done.returncode != 0 or not out.exists():
-        tail = "\n".join(done.stderr.strip().splitlines()[-15:])
-        raise RuntimeError(f"exit code {done.returncode}: {tail}")
+        raise RuntimeError(f"exit code {done.returncode}: {stderr_tail(done.stderr)}")
     return json.loads(out.read_text())
 
 
@@ -226,9 +237,7 @@ def run_all(args: argparse.Namespace, log: Callable[[str], None]) -> tuple[Resul
                 began = time.monotonic()
                 try:
                     result = run_job(job, Path(scratch))
-                    spanless = job.config in ("baseline", *SDK_CONFIGS)
-                    if not spanless and "spans_per_turn" in result and not result["spans_per_turn"]:
-                        raise RuntimeError("made no spans: the configuration did not instrument AG2")
+                    check_made_spans(job.config, result)
                 except (RuntimeError, subprocess.TimeoutExpired) as error:
                     results.fail(job, str(error))
                     log(f"round {index + 1}/{rounds} {job.group:7} {job.config:17} FAILED: {error}")
