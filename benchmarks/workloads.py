@@ -173,14 +173,20 @@ def run_local(spec: dict[str, Any], telemetry: Telemetry, model: Started | None)
     if telemetry.config in ("floor-in-turn", "attributed-in-turn"):
         reply = bare_span_reply(telemetry.tracer(), attributed=telemetry.config == "attributed-in-turn")
     alice, bob = local_agents(telemetry, model.url if model else None, reply)
-    servers = [model.pid] if model else []
     rounds = spec["rounds"]
 
     def chat() -> int:
         return chat_turns(alice.initiate_chat(bob, message=FIRST_MESSAGE, max_turns=rounds, silent=True))
 
-    for _ in range(spec["warmup"]):
-        chat()
+    return timed_chats(spec, telemetry, chat, [model.pid] if model else []) | {"spans": telemetry.spans()}
+
+
+def timed_chats(spec: dict[str, Any], telemetry: Telemetry, chat: Callable[[], int], servers: list[int]) -> dict:
+    """``warmup`` chats, then the timed ones in batches; ``chat`` runs one chat and returns its turns.
+
+    ``all_turns`` counts the warm-up's too (a server's spans include them).
+    """
+    warm_turns = sum(chat() for _ in range(spec["warmup"]))
     telemetry.reset()
     warm_reference()
     gc.collect()
@@ -193,7 +199,7 @@ def run_local(spec: dict[str, Any], telemetry: Telemetry, model: Started | None)
                 batch.units += chat()
     servers_cpu = cpu_seconds(servers) - servers_before
     stop_profile(profiler, spec)
-    return timing(batches, servers_cpu) | {"spans": telemetry.spans()}
+    return timing(batches, servers_cpu) | {"all_turns": warm_turns + sum(batch.units for batch in batches)}
 
 
 def _reference_work() -> int:
@@ -302,26 +308,11 @@ def run_a2a(spec: dict[str, Any], telemetry: Telemetry, model: Started) -> dict[
                 result = await user_proxy.a_initiate_chat(remote, message=FIRST_MESSAGE, max_turns=rounds, silent=True)
                 return (chat_turns(result) + 1) // 2  # the remote agent answers every other turn
 
-            async def main() -> dict[str, Any]:
-                warm_turns = 0
-                for _ in range(spec["warmup"]):
-                    warm_turns += await chat()
-                telemetry.reset()
-                warm_reference()
-                gc.collect()
-                profiler = start_profile(spec)
-                batches: list[Batch] = []
-                servers_before = cpu_seconds(servers)
-                for size in batch_sizes(spec):
-                    with timed(batches) as batch:
-                        for _ in range(size):
-                            batch.units += await chat()
-                servers_cpu = cpu_seconds(servers) - servers_before
-                stop_profile(profiler, spec)
-                all_turns = warm_turns + sum(batch.units for batch in batches)
-                return timing(batches, servers_cpu) | {"all_turns": all_turns}
-
-            result = asyncio.run(main())
+            loop = asyncio.new_event_loop()  # one event loop for every chat
+            try:
+                result = timed_chats(spec, telemetry, lambda: loop.run_until_complete(chat()), servers)
+            finally:
+                loop.close()
         server = json.loads(server_out.read_text()) if server_out.exists() else {}
     result["spans"] = telemetry.spans()
     result["server_spans"] = server.get("spans", 0)

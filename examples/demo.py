@@ -28,6 +28,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from instrumented_env import instrumented_env
 from rich.console import Console
 from rich.markup import escape
 from trace_receiver import (
@@ -192,23 +193,6 @@ def instrument_launcher() -> str:
     return found
 
 
-def child_env(service: str, endpoint: str, protocol: str) -> dict[str, str]:
-    """The environment of one process: its service name, OTLP to the demo's receiver, nothing else from OTEL_*."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("OTEL_")}
-    return env | {
-        "OTEL_SERVICE_NAME": service,
-        "OTEL_TRACES_EXPORTER": "otlp",
-        "OTEL_METRICS_EXPORTER": "none",
-        "OTEL_LOGS_EXPORTER": "none",
-        "OTEL_EXPORTER_OTLP_PROTOCOL": protocol,
-        "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
-        "OTEL_BSP_SCHEDULE_DELAY": "100",
-        # the httpx transport spans would sit between the agent spans and add nothing here
-        "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "httpx",
-        "PYTHONUNBUFFERED": "1",
-    }
-
-
 # -- the trace --------------------------------------------------------------------------------------------------
 
 
@@ -352,7 +336,7 @@ def run(options: argparse.Namespace, console: Console) -> int:
             process = DemoProcess(
                 f"{server.agent} server",
                 [launcher, sys.executable, str(EXAMPLES / "server.py"), "--name", server.agent, "--port", str(port)],
-                child_env(server.service, endpoint, options.protocol),
+                instrumented_env(server.service, endpoint, options.protocol),
                 echo if options.verbose else None,
             )
             stack.callback(process.stop)
@@ -369,7 +353,7 @@ def run(options: argparse.Namespace, console: Console) -> int:
         orchestrator = DemoProcess(
             scenario.service,
             [launcher, sys.executable, str(script), *scenario.arguments(urls)],
-            child_env(scenario.service, endpoint, options.protocol),
+            instrumented_env(scenario.service, endpoint, options.protocol),
             None if options.quiet else echo,
         )
         stack.callback(orchestrator.stop)

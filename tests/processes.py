@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -12,25 +11,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
+from examples.instrumented_env import instrumented_env as example_env
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 
 
 def instrumented_env(service: str, endpoint: str, protocol: str) -> dict[str, str]:
-    """The environment of an app run under ``opentelemetry-instrument``, exporting traces to ``endpoint``."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_") and k != "OPENAI_API_KEY"}
-    return environment | {
-        "OTEL_SERVICE_NAME": service,
-        "OTEL_TRACES_EXPORTER": "otlp",
-        "OTEL_METRICS_EXPORTER": "none",
-        "OTEL_LOGS_EXPORTER": "none",
-        "OTEL_EXPORTER_OTLP_PROTOCOL": protocol,
-        "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
-        "OTEL_BSP_SCHEDULE_DELAY": "100",
-        # transport spans of the httpx instrumentation would sit between the seed's spans
-        "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "httpx",
-        "PYTHONUNBUFFERED": "1",
-    }
+    """The examples' environment under ``opentelemetry-instrument``, never with a real API key."""
+    environment = example_env(service, endpoint, protocol)
+    environment.pop("OPENAI_API_KEY", None)
+    return environment
 
 
 def instrumented(script: str, *args: str) -> list[str]:
