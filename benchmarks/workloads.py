@@ -312,6 +312,7 @@ def run_a2a(spec: dict[str, Any], telemetry: Telemetry, model: Started) -> dict[
             try:
                 result = timed_chats(spec, telemetry, lambda: loop.run_until_complete(chat()), servers)
             finally:
+                loop.run_until_complete(loop.shutdown_asyncgens())
                 loop.close()
         server = json.loads(server_out.read_text()) if server_out.exists() else {}
     result["spans"] = telemetry.spans()
