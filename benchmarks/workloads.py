@@ -82,21 +82,21 @@ class Started:
 @contextlib.contextmanager
 def background(command: list[str], what: str) -> Iterator[Started]:
     """Start a server process, yield the URL of its ``READY <url>`` line, terminate it at the end."""
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        if not line.startswith("READY "):
-            raise RuntimeError(f"{what} did not start: {line!r}")
-        yield Started(line.split(maxsplit=1)[1].strip(), process.pid)
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as process:
         try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+            assert process.stdout is not None
+            line = process.stdout.readline()
+            if not line.startswith("READY "):
+                raise RuntimeError(f"{what} did not start: {line!r}")
+            yield Started(line.split(maxsplit=1)[1].strip(), process.pid)
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
 
 
 def scripted_model() -> contextlib.AbstractContextManager[Started]:
