@@ -1,6 +1,8 @@
 """The tracing configurations a benchmark process can run under, all exporting to a discarding exporter.
 
 * ``baseline``: no tracing at all (no SDK provider, no instrumentor).
+* ``baseline-again``: the same in a second process: the A/A control of paired timings (two identical
+  processes should come out level; how far they do not is what separates processes).
 * ``ours``: ``AG2Instrumentor().instrument(tracer_provider=...)``.
 * ``ours-metrics``: ``ours`` plus an SDK ``MeterProvider`` with a periodic reader (60 s, as zero-code sets it
   up) exporting to a discarding exporter: what the metrics ours records cost on top of the spans.
@@ -35,9 +37,11 @@ A2A_SDK_TRACING_ENV = "OTEL_INSTRUMENTATION_A2A_SDK_ENABLED"
 
 CONFIGS = ("baseline", "ours", "ag2", "openinference")
 """The four configurations compared on every workload, the baseline first."""
+UNINSTRUMENTED = ("baseline", "baseline-again")
 
 LABELS = {
     "baseline": "uninstrumented",
+    "baseline-again": "uninstrumented again (A/A)",
     "ours": "ours",
     "ours-content": "ours, SPAN_ONLY content",
     "ours-metrics": "ours, with a MeterProvider",
@@ -61,7 +65,7 @@ class Telemetry:
         self.exporter: Any = None
         self.drops: Any = None
         self.meter_provider: Any = None
-        if config == "baseline":
+        if config in UNINSTRUMENTED:
             return
         if config == "idle-thread":
             threading.Thread(target=threading.Event().wait, name="idle", daemon=True).start()

@@ -1,8 +1,8 @@
 """Paired timings: every configuration's process side by side, taking turns one batch at a time.
 
-    python benchmarks/interleaved.py                          # W2 and W3: 3 runs of 100 cycles (~11 minutes)
+    python benchmarks/interleaved.py                          # W2 and W3: 5 runs of 60 cycles (~15 minutes)
     python benchmarks/interleaved.py --only W1                # W1 with its floor configurations (~3 minutes)
-    python benchmarks/interleaved.py --runs 5 --json paired.json
+    python benchmarks/interleaved.py --runs 8 --json paired.json
 
 ``run.py`` runs each configuration in its own process, one after another. On a host whose speed wanders
 from one moment to the next (on the 2-core VM of the README, one process's W2 batches range ±25%, in
@@ -11,9 +11,11 @@ configurations' processes (the same workers and set-up as ``run.py``'s) are all 
 first; then they take turns, one batch each, in an order rotated every cycle, so that each
 configuration's batch has the baseline's a fraction of a second away. Every cycle gives each configuration
 the ratio of its batch to the baseline's batch of that cycle. What is left is what differs between
-processes (where their memory landed, for one): so the whole is repeated with fresh processes (``--runs``).
-The table gives the median of the ratios of every cycle of every run with a 95% bootstrap confidence
-interval, each run's own median, and the median cost per turn.
+processes (where their memory landed, for one): so the whole is repeated with fresh processes (``--runs``),
+and a second uninstrumented process in every run, the A/A control, shows how far two identical processes
+come apart. The table gives the median of the ratios of every cycle of every run with a 95% confidence
+interval from a two-level bootstrap (runs, then cycles), each run's own median, the median cost per turn,
+and ours against each rival directly, cycle by cycle.
 """
 
 from __future__ import annotations
@@ -50,12 +52,15 @@ BATCH: dict[str, dict[str, Any]] = {
     "W3": {"task": "chat", "workload": "W3", "rounds": 5, "warmup": 2, "batch_chats": 1},
 }
 UNITS = {"W1": ("µs / turn", 1.0), "W2": ("µs / turn", 1.0), "W3": ("ms / remote turn", 1000.0)}
-EXTRA_CONFIGS = {"W2": ("minimal",)}
-"""Beyond ``run.py``'s: on W2 the minimal wrapper (bare spans, one a turn) shows what any span per turn costs."""
+EXTRA_CONFIGS = {"W1": ("baseline-again",), "W2": ("baseline-again", "minimal"), "W3": ("baseline-again",)}
+"""Beyond ``run.py``'s: a second uninstrumented process (the A/A control: what separates two identical
+processes), and on W2 the minimal wrapper (bare spans, one a turn): what any span per turn costs there."""
 BOOTSTRAP_SAMPLES = 2000
 Run = dict[str, dict[str, Any]]
 """One set of side-by-side workers: each configuration's result."""
 EXIT_TIMEOUT_S = 600
+RIVALS = ("ag2", "openinference", "sdk-only")
+"""Also compared with ours directly, cycle by cycle: no uninstrumented batch in between to add its noise."""
 
 
 class PacedWorker:
@@ -149,20 +154,19 @@ def configs_of(group: str, openinference: bool) -> list[str]:
     return configs if openinference else [config for config in configs if config != "openinference"]
 
 
-def pairs(runs: list[Run], config: str) -> Iterator[tuple[float, float]]:
-    """Per cycle of every run: the configuration's cost per turn and the baseline's in the same cycle."""
-    for run in runs:
-        yield from zip(run[config]["batches_us"], run["baseline"]["batches_us"], strict=True)
+def pairs(run: Run, config: str, reference: str = "baseline") -> Iterator[tuple[float, float]]:
+    """Per cycle of one run: the configuration's cost per turn and the reference's in the same cycle."""
+    return zip(run[config]["batches_us"], run[reference]["batches_us"], strict=True)
 
 
-def paired_ratios(runs: list[Run], config: str) -> list[float]:
-    """Per cycle of every run: the configuration's cost per turn over the baseline's."""
-    return [ours / base for ours, base in pairs(runs, config)]
+def paired_ratios(runs: list[Run], config: str, reference: str = "baseline") -> list[list[float]]:
+    """Per run, per cycle: the configuration's cost per turn over the reference's in the same cycle."""
+    return [[ours / base for ours, base in pairs(run, config, reference)] for run in runs]
 
 
 def added(runs: list[Run], config: str) -> float:
     """The median over every cycle of what the configuration adds to the baseline's cost per turn, in µs."""
-    return statistics.median(ours - base for ours, base in pairs(runs, config))
+    return statistics.median(ours - base for run in runs for ours, base in pairs(run, config))
 
 
 def floor_lines(runs: list[Run]) -> list[str]:
@@ -179,11 +183,19 @@ def floor_lines(runs: list[Run]) -> list[str]:
     return [" ".join(lines)]
 
 
-def median_interval(values: list[float], seed: int = 0) -> tuple[float, float, float]:
-    """The median and a 95% bootstrap confidence interval of it."""
+def median_interval(per_run: list[list[float]], seed: int = 0) -> tuple[float, float, float]:
+    """The median over every cycle of every run, and a 95% confidence interval of it from a two-level
+    bootstrap (runs drawn with replacement, then cycles within each drawn run): processes differ by more
+    than cycles do, and the interval must carry that."""
     draw = random.Random(seed)
-    medians = sorted(statistics.median(draw.choices(values, k=len(values))) for _ in range(BOOTSTRAP_SAMPLES))
-    return statistics.median(values), medians[int(0.025 * len(medians))], medians[int(0.975 * len(medians)) - 1]
+
+    def resampled_median() -> float:
+        runs = draw.choices(per_run, k=len(per_run))
+        return statistics.median(value for run in runs for value in draw.choices(run, k=len(run)))
+
+    medians = sorted(resampled_median() for _ in range(BOOTSTRAP_SAMPLES))
+    every = [value for run in per_run for value in run]
+    return statistics.median(every), medians[int(0.025 * len(medians))], medians[int(0.975 * len(medians)) - 1]
 
 
 def table(group: str, runs: list[Run]) -> list[str]:
@@ -193,13 +205,23 @@ def table(group: str, runs: list[Run]) -> list[str]:
     def cost(config: str) -> str:
         return f"{statistics.median(us for run in runs for us in run[config]['batches_us']) / scale:,.2f}"
 
+    def ratio(config: str, reference: str) -> str:
+        per_run = paired_ratios(runs, config, reference)
+        median, low, high = median_interval(per_run)
+        each = ", ".join(f"{statistics.median(run):.3f}" for run in per_run)
+        return f"{median:.3f}x [{low:.3f}, {high:.3f}] | {each}"
+
     rows = [f"| {group} | {LABELS['baseline']} | {cost('baseline')} | — | — |"]
-    for config in runs[0]:
-        if config == "baseline":
-            continue
-        median, low, high = median_interval(paired_ratios(runs, config))
-        each = ", ".join(f"{statistics.median(paired_ratios([run], config)):.3f}" for run in runs)
-        rows.append(f"| {group} | {LABELS[config]} | {cost(config)} | {median:.3f}x [{low:.3f}, {high:.3f}] | {each} |")
+    rows += [
+        f"| {group} | {LABELS[config]} | {cost(config)} | {ratio(config, 'baseline')} |"
+        for config in runs[0]
+        if config != "baseline"
+    ]
+    rows += [
+        f"| {group} | ours ÷ {LABELS[rival]} | — | {ratio('ours', rival)} |"
+        for rival in RIVALS
+        if rival in runs[0] and "ours" in runs[0]
+    ]
     header = f"| workload | configuration | {unit} | paired ratio [95% CI] | each run |"
     return [header, "|---|---|---|---|---|", *rows]
 
@@ -207,8 +229,8 @@ def table(group: str, runs: list[Run]) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="+", choices=list(BATCH), default=["W2", "W3"])
-    parser.add_argument("--cycles", type=int, default=100, help="batches per configuration and run (default: 100)")
-    parser.add_argument("--runs", type=int, default=3, help="sets of fresh processes, one after another (default: 3)")
+    parser.add_argument("--cycles", type=int, default=60, help="batches per configuration and run (default: 60)")
+    parser.add_argument("--runs", type=int, default=5, help="sets of fresh processes, one after another (default: 5)")
     parser.add_argument("--cpu", type=int, default=default_cpu(), help="pin the workers to this CPU; -1: no pinning")
     parser.add_argument("--json", metavar="PATH", help="also write every batch's timing as JSON")
     args = parser.parse_args()

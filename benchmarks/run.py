@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from configs import CONFIGS, LABELS
+from configs import CONFIGS, LABELS, UNINSTRUMENTED
 
 HERE = Path(__file__).resolve().parent
 WORKER = HERE / "workloads.py"
@@ -136,7 +136,7 @@ def stderr_tail(stderr: str, lines: int = 15) -> str:
 
 def check_made_spans(config: str, result: dict[str, Any]) -> None:
     """``RuntimeError`` when an instrumented configuration's chats made no span (it did not instrument AG2)."""
-    spanless = config in ("baseline", *SDK_CONFIGS)
+    spanless = config in (*UNINSTRUMENTED, *SDK_CONFIGS)
     if not spanless and "spans_per_turn" in result and not result["spans_per_turn"]:
         raise RuntimeError(f"{config} made no spans: the configuration did not instrument AG2")
 
