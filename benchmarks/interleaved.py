@@ -1,7 +1,7 @@
 """Paired timings: every configuration's process side by side, taking turns one batch at a time.
 
-    python benchmarks/interleaved.py                          # W2 and W3: 5 runs of 60 cycles (~15 minutes)
-    python benchmarks/interleaved.py --only W1                # W1 with its floor configurations (~3 minutes)
+    python benchmarks/interleaved.py                          # W2 and W3: 5 runs of 60 cycles (~22 minutes)
+    python benchmarks/interleaved.py --only W1                # W1 with its floor configurations (~4 minutes)
     python benchmarks/interleaved.py --runs 8 --json paired.json
 
 ``run.py`` runs each configuration in its own process, one after another. On a host whose speed wanders
