@@ -102,25 +102,36 @@ def observe_exchange(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> 
     return _record_tasks(events, span) if inspect.isasyncgen(events) else events
 
 
+TaskNote = tuple[str, str | None]
+"""A task's id and state, as last put on a span."""
+
+
 async def _record_tasks(events: AsyncIterator[Any], span: trace.Span) -> AsyncIterator[Any]:
-    """Pass the A2A events through, noting the task id and its last state."""
+    """Pass the A2A events through, noting the task id and state on the span each time they change (not
+    on every event: a long stream of artifact updates in one state sets them once)."""
+    noted: TaskNote | None = None
     try:
         async for event in events:
             if isinstance(event, tuple) and event and event[0] is not None:
-                _note_task(span, event[0])
+                noted = _note_task(span, event[0], noted)
             yield event
     finally:
         await events.aclose()
 
 
-def _note_task(span: trace.Span, task: Any) -> None:
+def _note_task(span: trace.Span, task: Any, noted: TaskNote | None) -> TaskNote | None:
+    """Put the task's id and state on the span unless they are those ``noted`` already; what is noted now."""
     try:
-        span.set_attribute(attr.A2A_TASK_ID, str(task.id))
         state = getattr(getattr(task, "status", None), "state", None)
-        if state is not None:
-            span.set_attribute(attr.A2A_TASK_STATE, str(getattr(state, "value", state)))
+        seen = (str(task.id), None if state is None else str(getattr(state, "value", state)))
+        if seen != noted:
+            span.set_attribute(attr.A2A_TASK_ID, seen[0])
+            if seen[1] is not None:
+                span.set_attribute(attr.A2A_TASK_STATE, seen[1])
+        return seen
     except Exception:
         logger.debug("ag2 instrumentation failed to read an A2A task", exc_info=True)
+        return noted
 
 
 A2A_SDK_TRACING_ENV = "OTEL_INSTRUMENTATION_A2A_SDK_ENABLED"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator, Sequence
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -15,6 +16,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, StatusCode, TraceFlags, TraceState
 
 from examples.scripted_model import ScriptedLLM
+from opentelemetry_instrumentation_ag2.a2a_client import _record_tasks
 from opentelemetry_instrumentation_ag2.a2a_server import A2AServerMiddleware
 
 from .a2a_support import RecordingApp, free_socket, serve_agent
@@ -350,3 +352,33 @@ def test_non_http_scopes_pass_through_untouched(instrument, span_exporter, scope
     asyncio.run(middleware(scope, receive, send))
     assert calls == [(scope, receive, send)]
     assert span_exporter.get_finished_spans() == ()
+
+
+def test_a_long_stream_notes_the_task_each_time_it_changes_not_on_every_event():
+    def task(state: str) -> SimpleNamespace:
+        return SimpleNamespace(id="task-1", status=SimpleNamespace(state=SimpleNamespace(value=state)))
+
+    events = [(task("submitted"), None), *((task("working"), f"artifact {i}") for i in range(200))]
+    events.append((task("completed"), None))
+
+    class SetAttributeLog:
+        def __init__(self) -> None:
+            self.calls: list[tuple[str, Any]] = []
+
+        def set_attribute(self, key: str, value: Any) -> None:
+            self.calls.append((key, value))
+
+    async def stream() -> Any:
+        for event in events:
+            yield event
+
+    async def consume(span: SetAttributeLog) -> list[Any]:
+        return [event async for event in _record_tasks(stream(), span)]  # type: ignore[arg-type]
+
+    span = SetAttributeLog()
+    assert asyncio.run(consume(span)) == events
+    assert span.calls == [
+        (key, value)
+        for state in ("submitted", "working", "completed")
+        for key, value in (("a2a.task.id", "task-1"), ("a2a.task.state", state))
+    ]
