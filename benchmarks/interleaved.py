@@ -52,9 +52,11 @@ BATCH: dict[str, dict[str, Any]] = {
     "W3": {"task": "chat", "workload": "W3", "rounds": 5, "warmup": 2, "batch_chats": 1},
 }
 UNITS = {"W1": ("µs / turn", 1.0), "W2": ("µs / turn", 1.0), "W3": ("ms / remote turn", 1000.0)}
-EXTRA_CONFIGS = {"W1": ("baseline-again",), "W2": ("baseline-again", "minimal"), "W3": ("baseline-again",)}
-"""Beyond ``run.py``'s: a second uninstrumented process (the A/A control: what separates two identical
-processes), and on W2 the minimal wrapper (bare spans, one a turn): what any span per turn costs there."""
+A_A_CONTROL = "baseline-again"
+"""Beyond ``run.py``'s configurations, on every workload: a second uninstrumented process (what separates
+two identical processes)."""
+EXTRA_CONFIGS = {"W2": ("minimal",)}
+"""Beyond ``run.py``'s: on W2 the minimal wrapper (bare spans, one a turn): what any span per turn costs there."""
 BOOTSTRAP_SAMPLES = 2000
 Run = dict[str, dict[str, Any]]
 """One set of side-by-side workers: each configuration's result."""
@@ -150,7 +152,8 @@ def run_group(group: str, configs: list[str], cycles: int, cpu: int | None, log:
 
 def configs_of(group: str, openinference: bool) -> list[str]:
     """``run.py``'s configurations of the workload (not the floor's own task: it has no turns), plus this script's."""
-    configs = [config for config in group_configs(group) if config != "floor"] + list(EXTRA_CONFIGS.get(group, ()))
+    configs = [config for config in group_configs(group) if config != "floor"]
+    configs += [A_A_CONTROL, *EXTRA_CONFIGS.get(group, ())]
     return configs if openinference else [config for config in configs if config != "openinference"]
 
 
