@@ -90,20 +90,23 @@ class LLMSpans:
 
     def __init__(self, telemetry: Telemetry) -> None:
         self.telemetry = telemetry
-        self._fixed: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+        self._fixed: weakref.WeakKeyDictionary[Any, dict[int, dict[str, Any]]] = weakref.WeakKeyDictionary()
 
-    def fixed(self, wrapper: Any) -> dict[str, Any]:
-        """The attributes a wrapper's first config entry and client fix for its life (provider, server,
-        model and request parameters as configured), read once per wrapper."""
-        fixed = self._fixed.get(wrapper)
+    def fixed(self, wrapper: Any, index: int = 0) -> dict[str, Any]:
+        """The attributes one of a wrapper's config entries and its client fix for the wrapper's life
+        (provider, server, model and request parameters as configured), read once per entry."""
+        entries = self._fixed.get(wrapper)
+        if entries is None:
+            entries = self._fixed[wrapper] = {}
+        fixed = entries.get(index)
         if fixed is None:
-            entry = _first_entry(wrapper)
+            entry = _entry(wrapper, index)
             fixed = {
                 attr.AG2_SPAN_TYPE: attr.SPAN_TYPE_LLM,
                 attr.GEN_AI_OPERATION_NAME: attr.OPERATION_CHAT,
                 attr.GEN_AI_PROVIDER_NAME: provider_name(config_value(entry, "api_type")),
             }
-            host, port = server_of(_base_url(wrapper))
+            host, port = server_of(_base_url(wrapper, index))
             if host:
                 fixed[attr.SERVER_ADDRESS] = host
                 fixed[attr.SERVER_PORT] = port
@@ -111,7 +114,7 @@ class LLMSpans:
                 value = config_value(entry, key)
                 if value not in (None, ""):
                     fixed[name] = value
-            self._fixed[wrapper] = fixed
+            entries[index] = fixed
         return fixed
 
     def chat(self, wrapper: Any, args: tuple, kwargs: dict) -> SpanStart:
@@ -120,7 +123,8 @@ class LLMSpans:
             value = kwargs.get(key)
             if value not in (None, ""):
                 attributes[name] = value
-        attributes.update(self.fixed(wrapper))  # AG2 sends a config entry's own settings over the call's
+        index = _first_tried(wrapper)
+        attributes.update(self.fixed(wrapper, index))  # AG2 sends a config entry's own settings over the call's
         agent = kwargs.get("agent")
         if agent is not None and getattr(agent, "name", None):
             attributes[attr.GEN_AI_AGENT_NAME] = agent.name
@@ -132,6 +136,7 @@ class LLMSpans:
             context_values=_inference_scope() or {},
             measure=Measure.CLIENT_OPERATION,
             event_name=attr.EVENT_INFERENCE_DETAILS,
+            subject=wrapper,
         )
         messages = kwargs.get("messages")
         if self.telemetry.capture_content and messages:
@@ -139,13 +144,15 @@ class LLMSpans:
             system = _system_instructions(messages)
             if system:
                 start.content[attr.GEN_AI_SYSTEM_INSTRUCTIONS] = text(system)
-            configured_tools = config_value(_first_entry(wrapper), "tools") or ()
+            configured_tools = config_value(_entry(wrapper, index), "tools") or ()
             tools = [*(kwargs.get("tools") or ()), *configured_tools]  # both, as AG2 merges them
             if tools:
                 start.content[attr.GEN_AI_TOOL_DEFINITIONS] = text(tools)
         return start
 
     def response(self, span: ActiveSpan, response: Any) -> None:
+        if len(getattr(span.subject, "_clients", None) or ()) > 1:
+            self._describe_answering_entry(span, response)
         usage = getattr(response, "usage", None)
         input_tokens = getattr(usage, "prompt_tokens", None)
         output_tokens = getattr(usage, "completion_tokens", None)
@@ -167,6 +174,20 @@ class LLMSpans:
         if self.telemetry.capture_content and choices:
             span.set_content(attr.GEN_AI_OUTPUT_MESSAGES, _choices_json(choices))
 
+    def _describe_answering_entry(self, span: ActiveSpan, response: Any) -> None:
+        """After a fallback to a later config entry, describe the entry that answered, not the one tried
+        first. (A request parameter configured only on the entry tried first stays: span attributes
+        cannot be removed.)"""
+        index = _answered_by(span.subject, response)
+        if index is None:
+            return
+        fixed = self.fixed(span.subject, index)
+        changed = {key: value for key, value in fixed.items() if span.attributes.get(key) != value}
+        if changed:
+            span.set_attributes(changed)
+        if attr.GEN_AI_REQUEST_MODEL in changed:
+            span.span.update_name(f"chat {changed[attr.GEN_AI_REQUEST_MODEL]}")
+
 
 def add_to_rollup(response: Any) -> None:
     """Count a response's tokens and cost in the enclosing conversations' roll-ups."""
@@ -181,15 +202,32 @@ def add_to_rollup(response: Any) -> None:
         )
 
 
-def _first_entry(wrapper: Any) -> Any:
-    """The wrapper's first config entry (dict or pydantic), or ``{}``."""
-    return (getattr(wrapper, "_config_list", None) or [{}])[0]
+def _first_tried(wrapper: Any) -> int:
+    """The config entry AG2 tries first on the wrapper's next call (round-robin routing moves on each call)."""
+    if getattr(wrapper, "routing_method", None) == "round_robin":
+        index = getattr(wrapper, "_round_robin_index", 0)
+        return index if isinstance(index, int) else 0
+    return 0
 
 
-def _base_url(wrapper: Any) -> Any:
-    """The endpoint of the wrapper's first client (AG2 moves ``base_url`` out of the config into the client)."""
-    clients = getattr(wrapper, "_clients", None)
-    client = getattr(clients[0], "_oai_client", None) if clients else None
+def _answered_by(wrapper: Any, response: Any) -> int | None:
+    """The index of the config entry whose client gave the response, as AG2 records it, or ``None``."""
+    metadata = getattr(wrapper, "_response_metadata", None)
+    found = metadata.get(getattr(response, "id", None)) if isinstance(metadata, dict) else None
+    index = found.get("config_id") if isinstance(found, dict) else getattr(response, "config_id", None)
+    return index if isinstance(index, int) else None
+
+
+def _entry(wrapper: Any, index: int) -> Any:
+    """One of the wrapper's config entries (dict or pydantic), or ``{}``."""
+    entries = getattr(wrapper, "_config_list", None) or ()
+    return entries[index] if index < len(entries) else {}
+
+
+def _base_url(wrapper: Any, index: int) -> Any:
+    """The endpoint of one of the wrapper's clients (AG2 moves ``base_url`` out of the config into the client)."""
+    clients = getattr(wrapper, "_clients", None) or ()
+    client = getattr(clients[index], "_oai_client", None) if index < len(clients) else None
     return getattr(client, "base_url", None)
 
 

@@ -13,6 +13,8 @@ from autogen.coding import LocalCommandLineCodeExecutor
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind, StatusCode
 
+from examples.scripted_model import ScriptedLLM
+
 from .agents_app import QUESTION, build_agents
 from .conftest import by_name, parent_of
 
@@ -281,3 +283,64 @@ def test_request_parameters_are_what_the_model_was_sent(instrument, span_exporte
         assert span.attributes["gen_ai.request.max_tokens"] == 50
     assert "gen_ai.request.top_p" not in first.attributes
     assert second.attributes["gen_ai.request.top_p"] == 0.5
+
+
+def _entry(model: ScriptedLLM, name: str) -> dict:
+    return model.llm_config(name, max_retries=0).config_list[0].model_dump(exclude_none=True)
+
+
+def test_a_call_that_falls_back_is_described_by_the_config_entry_that_answered(
+    instrument, span_exporter, metric_reader, llm
+):
+    from autogen import OpenAIWrapper
+
+    with ScriptedLLM() as backup:
+        llm.push({"status": 500})
+        backup.push("From the backup.")
+        wrapper = OpenAIWrapper(config_list=[_entry(llm, "gpt-4o"), _entry(backup, "gpt-4o-mini")], cache_seed=None)
+        wrapper.create(messages=[{"role": "user", "content": "hi"}])
+        (chat,) = span_exporter.wait_for(lambda spans: len(spans) >= 1)
+        backup_port = backup.port
+
+    assert (len(llm.requests), len(backup.requests)) == (1, 1)
+    assert chat.name == "chat gpt-4o-mini"
+    assert chat.status.status_code is StatusCode.UNSET
+    assert chat.attributes["gen_ai.request.model"] == "gpt-4o-mini"
+    assert chat.attributes["server.port"] == backup_port
+    assert chat.attributes["gen_ai.usage.output_tokens"] == 5
+    points = [
+        (metric.name, point.attributes["gen_ai.request.model"], point.attributes["server.port"])
+        for resource in metric_reader.get_metrics_data().resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        for point in metric.data.data_points
+    ]
+    assert sorted(points) == [
+        ("gen_ai.client.operation.duration", "gpt-4o-mini", backup_port),
+        ("gen_ai.client.token.usage", "gpt-4o-mini", backup_port),
+        ("gen_ai.client.token.usage", "gpt-4o-mini", backup_port),
+    ]
+
+
+def test_round_robin_calls_are_each_described_by_their_own_config_entry(instrument, span_exporter, llm):
+    from autogen import OpenAIWrapper
+
+    with ScriptedLLM() as second:
+        llm.push("One.", "Three.")
+        second.push("Two.")
+        wrapper = OpenAIWrapper(
+            config_list=[_entry(llm, "gpt-4o"), _entry(second, "gpt-4o-mini")],
+            routing_method="round_robin",
+            cache_seed=None,
+        )
+        for _ in range(3):
+            wrapper.create(messages=[{"role": "user", "content": "hi"}])
+        chats = span_exporter.wait_for(lambda spans: len(spans) >= 3)
+        ports = (llm.port, second.port)
+
+    assert [(chat.name, chat.attributes["server.port"]) for chat in chats] == [
+        ("chat gpt-4o", ports[0]),
+        ("chat gpt-4o-mini", ports[1]),
+        ("chat gpt-4o", ports[0]),
+    ]
+    assert [chat.attributes["gen_ai.request.model"] for chat in chats] == ["gpt-4o", "gpt-4o-mini", "gpt-4o"]
