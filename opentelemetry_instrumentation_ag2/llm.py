@@ -6,7 +6,7 @@ import functools
 import logging
 import sys
 import weakref
-from typing import Any
+from typing import Any, NamedTuple
 
 from opentelemetry.trace import SpanKind
 
@@ -14,6 +14,7 @@ from opentelemetry_instrumentation_ag2 import attributes as attr
 from opentelemetry_instrumentation_ag2.content import message_parts, messages_json, text
 from opentelemetry_instrumentation_ag2.models import config_value, provider_name, server_of
 from opentelemetry_instrumentation_ag2.patching import Patch
+from opentelemetry_instrumentation_ag2.response_cache import CacheWatch, watch_cache
 from opentelemetry_instrumentation_ag2.signals import Measure
 from opentelemetry_instrumentation_ag2.spans import ActiveSpan, SpanStart, Telemetry
 from opentelemetry_instrumentation_ag2.usage import current_usage
@@ -85,6 +86,13 @@ def _system_instructions(messages: list[Any]) -> list[dict[str, Any]]:
     ]
 
 
+class LLMCall(NamedTuple):
+    """What a ``chat`` span's finish needs of the call: its wrapper, and a watch on its cache if it has one."""
+
+    wrapper: Any
+    cache: CacheWatch | None
+
+
 class LLMSpans:
     """Describes and finishes ``chat {model}`` spans."""
 
@@ -124,6 +132,7 @@ class LLMSpans:
             if value not in (None, ""):
                 attributes[name] = value
         index = _first_tried(wrapper)
+        entry = _entry(wrapper, index)
         attributes.update(self.fixed(wrapper, index))  # AG2 sends a config entry's own settings over the call's
         agent = kwargs.get("agent")
         if agent is not None and getattr(agent, "name", None):
@@ -136,7 +145,7 @@ class LLMSpans:
             context_values=_inference_scope() or {},
             measure=Measure.CLIENT_OPERATION,
             event_name=attr.EVENT_INFERENCE_DETAILS,
-            subject=wrapper,
+            call=LLMCall(wrapper, watch_cache(wrapper, kwargs, entry)),
         )
         messages = kwargs.get("messages")
         if self.telemetry.capture_content and messages:
@@ -144,15 +153,17 @@ class LLMSpans:
             system = _system_instructions(messages)
             if system:
                 start.content[attr.GEN_AI_SYSTEM_INSTRUCTIONS] = text(system)
-            configured_tools = config_value(_entry(wrapper, index), "tools") or ()
+            configured_tools = config_value(entry, "tools") or ()
             tools = [*(kwargs.get("tools") or ()), *configured_tools]  # both, as AG2 merges them
             if tools:
                 start.content[attr.GEN_AI_TOOL_DEFINITIONS] = text(tools)
         return start
 
     def response(self, span: ActiveSpan, response: Any) -> None:
-        if len(getattr(span.subject, "_clients", None) or ()) > 1:
-            self._describe_answering_entry(span, response)
+        call: LLMCall = span.call
+        if len(getattr(call.wrapper, "_clients", None) or ()) > 1:
+            self._describe_answering_entry(span, call.wrapper, response)
+        from_cache = call.cache.answered_from_cache() if call.cache is not None else None
         usage = getattr(response, "usage", None)
         input_tokens = getattr(usage, "prompt_tokens", None)
         output_tokens = getattr(usage, "completion_tokens", None)
@@ -167,21 +178,23 @@ class LLMSpans:
                 str(choice.finish_reason) for choice in choices if getattr(choice, "finish_reason", None)
             ],
             attr.AG2_USAGE_COST: float(cost) if isinstance(cost, (int, float)) else None,
+            attr.AG2_CACHE_HIT: from_cache,
         }
         span.set_attributes({key: value for key, value in found.items() if value is not None and value != []})
-        self.telemetry.signals.record_tokens(span.attributes, input_tokens, output_tokens)
-        add_to_rollup(response)
+        if not from_cache:  # an answer from AG2's cache spent no tokens
+            self.telemetry.signals.record_tokens(span.attributes, input_tokens, output_tokens)
+            add_to_rollup(response)
         if self.telemetry.capture_content and choices:
             span.set_content(attr.GEN_AI_OUTPUT_MESSAGES, _choices_json(choices))
 
-    def _describe_answering_entry(self, span: ActiveSpan, response: Any) -> None:
+    def _describe_answering_entry(self, span: ActiveSpan, wrapper: Any, response: Any) -> None:
         """After a fallback to a later config entry, describe the entry that answered, not the one tried
         first. (A request parameter configured only on the entry tried first stays: span attributes
         cannot be removed.)"""
-        index = _answered_by(span.subject, response)
+        index = _answered_by(wrapper, response)
         if index is None:
             return
-        fixed = self.fixed(span.subject, index)
+        fixed = self.fixed(wrapper, index)
         changed = {key: value for key, value in fixed.items() if span.attributes.get(key) != value}
         if changed:
             span.set_attributes(changed)
@@ -249,9 +262,15 @@ def llm_patches(telemetry: Telemetry) -> list[Patch]:
     def create(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
         if not openai_v2_traces(instance):
             return traced(wrapped, instance, args, kwargs)
+        try:
+            cache = watch_cache(instance, kwargs, _entry(instance, _first_tried(instance)))
+        except Exception:
+            logger.debug("ag2 instrumentation failed to watch the response cache", exc_info=True)
+            cache = None
         response = wrapped(*args, **kwargs)  # openai-v2's span is the call's one span; the roll-up is still ours
         try:
-            add_to_rollup(response)
+            if cache is None or not cache.answered_from_cache():
+                add_to_rollup(response)
         except Exception:
             logger.debug("ag2 instrumentation failed to count a response", exc_info=True)
         return response

@@ -57,8 +57,8 @@ class SpanStart:
     """Set to open a new conversation scope: children carry this ``gen_ai.conversation.id``."""
     agent: Any = None
     """Set on an agent's turn: work beneath it that knows no agent (code executors) is named after it."""
-    subject: Any = None
-    """The object the call is made on, when ``finish`` needs it too (e.g. the LLM client wrapper)."""
+    call: Any = None
+    """What ``finish`` needs to know of the call besides its result (e.g. the LLM client wrapper)."""
     context_values: dict[Any, Any] = field(default_factory=dict)
     """Further values for the span's context (keys from ``opentelemetry.context.create_key``)."""
     parent: context.Context | None = None
@@ -155,9 +155,9 @@ class ActiveSpan:
         self._token = context.attach(ctx)  # last: nothing after it may fail
 
     @property
-    def subject(self) -> Any:
-        """The object the call is made on, as its ``SpanStart`` named it."""
-        return self._start.subject
+    def call(self) -> Any:
+        """What ``describe`` handed on about the call (``SpanStart.call``)."""
+        return self._start.call
 
     def set_attribute(self, key: str, value: AttributeValue) -> None:
         """Set a span attribute (kept for the operation's metric points too)."""

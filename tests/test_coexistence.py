@@ -51,6 +51,26 @@ def test_openai_v2_and_httpx_too_one_llm_span_per_call(instrument, tracer_provid
     assert conversation.attributes["gen_ai.usage.output_tokens"] == 10
 
 
+def test_openai_v2_too_cached_answers_are_not_rolled_up(instrument, tracer_provider, span_exporter, llm, tmp_path):
+    from autogen.cache import Cache
+    from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
+
+    cache = Cache.disk(cache_seed=str(tmp_path.name), cache_path_root=str(tmp_path))
+    llm.push(*REPLIES)
+    user_proxy, tech_agent = build_agents(llm.base_url)
+    openai_v2 = OpenAIInstrumentor()
+    openai_v2.instrument(tracer_provider=tracer_provider)
+    try:
+        for _ in range(2):  # the second chat is answered from the cache
+            user_proxy.initiate_chat(tech_agent, message=QUESTION, max_turns=2, cache=cache)
+    finally:
+        openai_v2.uninstrument()
+    assert len(llm.requests) == 2
+    first, second = by_name(span_exporter.get_finished_spans(), "conversation user_proxy")
+    assert first.attributes["gen_ai.usage.output_tokens"] == 10
+    assert "gen_ai.usage.output_tokens" not in second.attributes
+
+
 def ag2_own_tracing(tracer_provider, user_proxy, tech_agent) -> None:
     from autogen.opentelemetry import instrument_agent, instrument_llm_wrapper
 

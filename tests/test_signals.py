@@ -78,6 +78,37 @@ def test_metrics_of_a_known_conversation(instrument, span_exporter, metric_reade
     assert conversation.attributes["gen_ai.usage.input_tokens"] == by_type["input"].sum
 
 
+def test_answers_from_the_response_cache_spend_no_tokens(instrument, span_exporter, metric_reader, llm, tmp_path):
+    """A chat answered from AG2's cache says so on its span and adds to neither the token metric nor the
+    conversation's roll-up: only what the model really spent is counted."""
+    from autogen.cache import Cache
+
+    cache = Cache.disk(cache_seed=str(tmp_path.name), cache_path_root=str(tmp_path))
+    llm.push("one", "two")
+    user_proxy, tech_agent = build_agents(llm.base_url)
+    for _ in range(2):  # the second chat asks the same questions: the cache answers
+        user_proxy.initiate_chat(tech_agent, message=QUESTION, max_turns=2, cache=cache)
+    assert len(llm.requests) == 2
+
+    spans = span_exporter.get_finished_spans()
+    chats = by_name(spans, "chat gpt-4o-mini")
+    assert [chat.attributes["ag2.cache.hit"] for chat in chats] == [False, False, True, True]
+    assert all(chat.attributes["gen_ai.usage.output_tokens"] == 5 for chat in chats)
+    first, second = by_name(spans, "conversation user_proxy")
+    assert first.attributes["gen_ai.usage.output_tokens"] == 10
+    assert "gen_ai.usage.output_tokens" not in second.attributes
+
+    metrics = metrics_by_name(metric_reader)
+    assert count(metrics["gen_ai.client.token.usage"]) == 4  # input and output of the two real calls
+    assert count(metrics["gen_ai.client.operation.duration"]) == 4
+
+
+def test_a_chat_without_a_cache_says_nothing_of_one(instrument, span_exporter, llm):
+    three_llm_calls(llm, max_turns=1)
+    (chat,) = by_name(span_exporter.get_finished_spans(), "chat gpt-4o-mini")
+    assert "ag2.cache.hit" not in chat.attributes
+
+
 def test_failed_operations_carry_error_type(instrument, metric_reader, llm):
     llm.push({"status": 500})
     user_proxy, tech_agent = build_agents(llm.base_url)
