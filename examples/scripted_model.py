@@ -12,6 +12,9 @@ Reply formats (a "reply"):
   ``body`` is optional; a body without an ``"error"`` key is merged into a default error object.
 * A callable ``(request_body: dict) -> reply`` (in-process only).
 
+A text or tool-calls dict may add ``"finish_reason"`` and ``"usage_details"`` (merged into ``usage``, e.g.
+``{"prompt_tokens_details": {"cached_tokens": 8}}``).
+
 When the script is exhausted the ``default`` reply (``"TERMINATE"``) is used.
 
 In-process use::
@@ -333,6 +336,7 @@ class ScriptedLLM:
                 "prompt_tokens": prompt_tokens,
                 "completion_tokens": self.completion_tokens,
                 "total_tokens": prompt_tokens + self.completion_tokens,
+                **reply.get("usage_details", {}),  # e.g. {"prompt_tokens_details": {"cached_tokens": 8}}
             },
         }
         return JSONResponse(payload)

@@ -169,11 +169,15 @@ class LLMSpans:
         output_tokens = getattr(usage, "completion_tokens", None)
         choices = getattr(response, "choices", None) or ()
         cost = getattr(response, "cost", None)
+        prompt_details = getattr(usage, "prompt_tokens_details", None)
+        completion_details = getattr(usage, "completion_tokens_details", None)
         found = {
             attr.GEN_AI_RESPONSE_MODEL: getattr(response, "model", None),
             attr.GEN_AI_RESPONSE_ID: getattr(response, "id", None),
             attr.GEN_AI_USAGE_INPUT_TOKENS: input_tokens,
             attr.GEN_AI_USAGE_OUTPUT_TOKENS: output_tokens,
+            attr.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: getattr(prompt_details, "cached_tokens", None),
+            attr.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: getattr(completion_details, "reasoning_tokens", None),
             attr.GEN_AI_RESPONSE_FINISH_REASONS: [
                 str(choice.finish_reason) for choice in choices if getattr(choice, "finish_reason", None)
             ],

@@ -344,3 +344,19 @@ def test_round_robin_calls_are_each_described_by_their_own_config_entry(instrume
         ("chat gpt-4o", ports[0]),
     ]
     assert [chat.attributes["gen_ai.request.model"] for chat in chats] == ["gpt-4o", "gpt-4o-mini", "gpt-4o"]
+
+
+def test_prompt_cache_and_reasoning_tokens_as_the_provider_reports_them(instrument, span_exporter, llm):
+    from autogen import OpenAIWrapper
+
+    details = {"prompt_tokens_details": {"cached_tokens": 8}, "completion_tokens_details": {"reasoning_tokens": 3}}
+    llm.push({"content": "Thought it through.", "usage_details": details}, "Plain.")
+    wrapper = OpenAIWrapper(config_list=[_entry(llm, "o4-mini")], cache_seed=None)
+    for _ in range(2):
+        wrapper.create(messages=[{"role": "user", "content": "hi"}])
+
+    detailed, plain = span_exporter.wait_for(lambda spans: len(spans) >= 2)
+    assert detailed.attributes["gen_ai.usage.cache_read.input_tokens"] == 8
+    assert detailed.attributes["gen_ai.usage.reasoning.output_tokens"] == 3
+    assert "gen_ai.usage.cache_read.input_tokens" not in plain.attributes
+    assert "gen_ai.usage.reasoning.output_tokens" not in plain.attributes
