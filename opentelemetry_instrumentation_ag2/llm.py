@@ -6,6 +6,7 @@ import functools
 import logging
 import sys
 import weakref
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from opentelemetry.trace import SpanKind
@@ -28,7 +29,26 @@ _CONFIGURED = (
     ("temperature", attr.GEN_AI_REQUEST_TEMPERATURE),
     ("max_tokens", attr.GEN_AI_REQUEST_MAX_TOKENS),
     ("top_p", attr.GEN_AI_REQUEST_TOP_P),
+    ("presence_penalty", attr.GEN_AI_REQUEST_PRESENCE_PENALTY),
+    ("frequency_penalty", attr.GEN_AI_REQUEST_FREQUENCY_PENALTY),
+    ("seed", attr.GEN_AI_REQUEST_SEED),
+    ("stop", attr.GEN_AI_REQUEST_STOP_SEQUENCES),
+    ("n", attr.GEN_AI_REQUEST_CHOICE_COUNT),
 )
+
+
+def request_parameters(get: Callable[[str], Any]) -> dict[str, Any]:
+    """The ``gen_ai.request.*`` attributes of the request parameters ``get`` finds (in a call or a config entry)."""
+    found = {}
+    for key, name in _CONFIGURED:
+        value = get(key)
+        if value not in (None, ""):
+            found[name] = value
+    if isinstance(found.get(attr.GEN_AI_REQUEST_STOP_SEQUENCES), str):
+        found[attr.GEN_AI_REQUEST_STOP_SEQUENCES] = [found[attr.GEN_AI_REQUEST_STOP_SEQUENCES]]
+    if found.get(attr.GEN_AI_REQUEST_CHOICE_COUNT) == 1:  # the default: said only when more are asked for
+        del found[attr.GEN_AI_REQUEST_CHOICE_COUNT]
+    return found
 
 
 @functools.cache
@@ -118,19 +138,12 @@ class LLMSpans:
             if host:
                 fixed[attr.SERVER_ADDRESS] = host
                 fixed[attr.SERVER_PORT] = port
-            for key, name in _CONFIGURED:
-                value = config_value(entry, key)
-                if value not in (None, ""):
-                    fixed[name] = value
+            fixed.update(request_parameters(functools.partial(config_value, entry)))
             entries[index] = fixed
         return fixed
 
     def chat(self, wrapper: Any, args: tuple, kwargs: dict) -> SpanStart:
-        attributes: dict[str, Any] = {}
-        for key, name in _CONFIGURED:
-            value = kwargs.get(key)
-            if value not in (None, ""):
-                attributes[name] = value
+        attributes = request_parameters(kwargs.get)
         index = _first_tried(wrapper)
         entry = _entry(wrapper, index)
         attributes.update(self.fixed(wrapper, index))  # AG2 sends a config entry's own settings over the call's

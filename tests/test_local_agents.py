@@ -360,3 +360,31 @@ def test_prompt_cache_and_reasoning_tokens_as_the_provider_reports_them(instrume
     assert detailed.attributes["gen_ai.usage.reasoning.output_tokens"] == 3
     assert "gen_ai.usage.cache_read.input_tokens" not in plain.attributes
     assert "gen_ai.usage.reasoning.output_tokens" not in plain.attributes
+
+
+def test_the_other_request_parameters_of_the_conventions(instrument, span_exporter, llm):
+    from autogen import OpenAIWrapper
+
+    llm.push("One.", "Two.", "Three.")
+    entry = {**_entry(llm, "gpt-4o-mini"), "seed": 7, "stop": ["END", "STOP"]}
+    wrapper = OpenAIWrapper(config_list=[entry], cache_seed=None)
+    message = [{"role": "user", "content": "hi"}]
+    wrapper.create(messages=message, presence_penalty=0.5, frequency_penalty=0.25, n=1)
+    wrapper.create(messages=message, n=2, stop="ignored: the entry's own wins")
+    OpenAIWrapper(config_list=[_entry(llm, "gpt-4o-mini")], cache_seed=None).create(messages=message, stop="END")
+
+    first, second, third = span_exporter.wait_for(lambda spans: len(spans) >= 3)
+    assert [(r.get("seed"), r.get("stop"), r.get("n")) for r in llm.requests] == [
+        (7, ["END", "STOP"], 1),
+        (7, ["END", "STOP"], 2),
+        (None, "END", None),
+    ]
+    assert third.attributes["gen_ai.request.stop_sequences"] == ("END",)
+    assert "gen_ai.request.seed" not in third.attributes
+    assert first.attributes["gen_ai.request.presence_penalty"] == 0.5
+    assert first.attributes["gen_ai.request.frequency_penalty"] == 0.25
+    assert "gen_ai.request.choice.count" not in first.attributes  # 1 is the default
+    assert second.attributes["gen_ai.request.choice.count"] == 2
+    for span in (first, second):
+        assert span.attributes["gen_ai.request.seed"] == 7
+        assert span.attributes["gen_ai.request.stop_sequences"] == ("END", "STOP")
