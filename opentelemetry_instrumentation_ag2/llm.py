@@ -48,7 +48,16 @@ def request_parameters(get: Callable[[str], Any]) -> dict[str, Any]:
         found[attr.GEN_AI_REQUEST_STOP_SEQUENCES] = [found[attr.GEN_AI_REQUEST_STOP_SEQUENCES]]
     if found.get(attr.GEN_AI_REQUEST_CHOICE_COUNT) == 1:  # the default: said only when more are asked for
         del found[attr.GEN_AI_REQUEST_CHOICE_COUNT]
+    response_format = get("response_format")
+    if response_format is not None:
+        found[attr.GEN_AI_OUTPUT_TYPE] = _output_type(response_format)
     return found
+
+
+def _output_type(response_format: Any) -> str:
+    """``gen_ai.output.type`` of a ``response_format``: a pydantic model or a JSON format is ``json``."""
+    kind = response_format.get("type") if isinstance(response_format, dict) else response_format
+    return "text" if kind == "text" else "json"
 
 
 @functools.cache

@@ -388,3 +388,26 @@ def test_the_other_request_parameters_of_the_conventions(instrument, span_export
     for span in (first, second):
         assert span.attributes["gen_ai.request.seed"] == 7
         assert span.attributes["gen_ai.request.stop_sequences"] == ("END", "STOP")
+
+
+def test_structured_output_is_said_as_the_output_type(instrument, span_exporter, llm):
+    from autogen import OpenAIWrapper
+    from pydantic import BaseModel
+
+    class Answer(BaseModel):
+        text: str
+
+    llm.push('{"text": "Structured."}', '{"text": "JSON."}', "Plain.")
+    message = [{"role": "user", "content": "hi"}]
+    OpenAIWrapper(config_list=[{**_entry(llm, "gpt-4o-mini"), "response_format": Answer}], cache_seed=None).create(
+        messages=message
+    )
+    wrapper = OpenAIWrapper(config_list=[_entry(llm, "gpt-4o-mini")], cache_seed=None)
+    wrapper.create(messages=message, response_format={"type": "json_object"})
+    wrapper.create(messages=message)
+
+    structured, json_mode, plain = span_exporter.wait_for(lambda spans: len(spans) >= 3)
+    assert structured.status.status_code is StatusCode.UNSET
+    assert structured.attributes["gen_ai.output.type"] == "json"
+    assert json_mode.attributes["gen_ai.output.type"] == "json"
+    assert "gen_ai.output.type" not in plain.attributes
