@@ -23,6 +23,15 @@ CODE_EXECUTOR_CLASSES = (
 )
 
 
+def tool_error_type(name: Any, message: Any) -> str:
+    """``error.type`` of a failed tool call, told apart by the message AG2 turns the failure into."""
+    if message == f"Error: Function {name} not found.":
+        return attr.TOOL_NOT_FOUND
+    if isinstance(message, str) and message.endswith("\n The argument must be in JSON format."):
+        return attr.TOOL_ARGUMENTS_ERROR
+    return attr.TOOL_ERROR
+
+
 def _arg(args: tuple, kwargs: dict, index: int, name: str, default: Any = None) -> Any:
     return args[index] if len(args) > index else kwargs.get(name, default)
 
@@ -202,7 +211,7 @@ class AgentSpans:
     def tool_result(self, span: ActiveSpan, result: Any) -> None:
         succeeded, outcome = result
         if not succeeded:
-            span.fail(attr.TOOL_ERROR)
+            span.fail(tool_error_type(span.attributes.get(attr.GEN_AI_TOOL_NAME), (outcome or {}).get("content")))
         if self._content:
             span.set_content(attr.GEN_AI_TOOL_CALL_RESULT, text((outcome or {}).get("content")))
 

@@ -79,6 +79,10 @@ OPERATION_EXECUTE_CODE = "execute_code"
 
 # Error types for failures AG2 reports as values rather than exceptions
 TOOL_ERROR = "ToolExecutionError"
+TOOL_NOT_FOUND = "ToolNotFoundError"
+"""``error.type`` of a tool call naming a function the executing agent does not have."""
+TOOL_ARGUMENTS_ERROR = "ToolArgumentsError"
+"""``error.type`` of a tool call whose arguments are not JSON."""
 CODE_ERROR = "CodeExecutionError"
 
 # AG2 api_type -> gen_ai.provider.name (well-known values of the conventions where one exists)

@@ -162,6 +162,29 @@ def test_tool_call_and_failing_tool(instrument, span_exporter, llm):
     assert [c.attributes["gen_ai.response.finish_reasons"] for c in chats] == [("tool_calls",)] * 2 + [("stop",)]
 
 
+def test_a_tool_the_model_made_up_or_gave_broken_arguments_is_an_error_of_its_own_type(instrument, span_exporter, llm):
+    llm.push(
+        {"tool_calls": [{"name": "get_forecast", "arguments": {"city": "Paris"}, "id": "call_made_up"}]},
+        {"tool_calls": [{"name": "get_weather", "arguments": '{"city": "Par', "id": "call_cut_short"}]},
+        "Done.",
+    )
+    user_proxy, tech_agent = build_agents(llm.base_url)
+
+    def get_weather(city: str) -> str:
+        return f"Sunny in {city}"
+
+    register_function(get_weather, caller=tech_agent, executor=user_proxy, description="Weather for a city")
+    user_proxy.initiate_chat(tech_agent, message="Weather in Paris?", max_turns=3)
+
+    spans = span_exporter.get_finished_spans()
+    made_up = one(spans, "execute_tool get_forecast")
+    assert made_up.status.status_code is StatusCode.ERROR
+    assert made_up.attributes["error.type"] == "ToolNotFoundError"
+    cut_short = one(spans, "execute_tool get_weather")
+    assert cut_short.status.status_code is StatusCode.ERROR
+    assert cut_short.attributes["error.type"] == "ToolArgumentsError"
+
+
 def test_async_tool(instrument, span_exporter, llm):
     llm.push({"tool_calls": [{"name": "lookup", "arguments": {"key": "a"}}]}, "Done.")
     user_proxy, tech_agent = build_agents(llm.base_url)
