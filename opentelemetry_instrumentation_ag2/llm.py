@@ -6,14 +6,22 @@ import functools
 import logging
 import sys
 import weakref
-from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from opentelemetry.trace import SpanKind
 
 from opentelemetry_instrumentation_ag2 import attributes as attr
 from opentelemetry_instrumentation_ag2.content import message_parts, messages_json, text
-from opentelemetry_instrumentation_ag2.models import config_value, provider_name, server_of
+from opentelemetry_instrumentation_ag2.models import (
+    answered_by,
+    client_base_url,
+    config_entry,
+    config_value,
+    first_tried,
+    provider_name,
+    request_parameters,
+    server_of,
+)
 from opentelemetry_instrumentation_ag2.patching import Patch
 from opentelemetry_instrumentation_ag2.response_cache import CacheWatch, watch_cache
 from opentelemetry_instrumentation_ag2.signals import Measure
@@ -23,41 +31,6 @@ from opentelemetry_instrumentation_ag2.usage import current_usage
 logger = logging.getLogger(__name__)
 
 CLIENT_MODULE = "autogen.oai.client"
-
-_CONFIGURED = (
-    ("model", attr.GEN_AI_REQUEST_MODEL),
-    ("temperature", attr.GEN_AI_REQUEST_TEMPERATURE),
-    ("max_tokens", attr.GEN_AI_REQUEST_MAX_TOKENS),
-    ("top_p", attr.GEN_AI_REQUEST_TOP_P),
-    ("presence_penalty", attr.GEN_AI_REQUEST_PRESENCE_PENALTY),
-    ("frequency_penalty", attr.GEN_AI_REQUEST_FREQUENCY_PENALTY),
-    ("seed", attr.GEN_AI_REQUEST_SEED),
-    ("stop", attr.GEN_AI_REQUEST_STOP_SEQUENCES),
-    ("n", attr.GEN_AI_REQUEST_CHOICE_COUNT),
-)
-
-
-def request_parameters(get: Callable[[str], Any]) -> dict[str, Any]:
-    """The ``gen_ai.request.*`` attributes of the request parameters ``get`` finds (in a call or a config entry)."""
-    found = {}
-    for key, name in _CONFIGURED:
-        value = get(key)
-        if value not in (None, ""):
-            found[name] = value
-    if isinstance(found.get(attr.GEN_AI_REQUEST_STOP_SEQUENCES), str):
-        found[attr.GEN_AI_REQUEST_STOP_SEQUENCES] = [found[attr.GEN_AI_REQUEST_STOP_SEQUENCES]]
-    if found.get(attr.GEN_AI_REQUEST_CHOICE_COUNT) == 1:  # the default: said only when more are asked for
-        del found[attr.GEN_AI_REQUEST_CHOICE_COUNT]
-    response_format = get("response_format")
-    if response_format is not None:
-        found[attr.GEN_AI_OUTPUT_TYPE] = _output_type(response_format)
-    return found
-
-
-def _output_type(response_format: Any) -> str:
-    """``gen_ai.output.type`` of a ``response_format``: a pydantic model or a JSON format is ``json``."""
-    kind = response_format.get("type") if isinstance(response_format, dict) else response_format
-    return "text" if kind == "text" else "json"
 
 
 @functools.cache
@@ -137,13 +110,13 @@ class LLMSpans:
             entries = self._fixed[wrapper] = {}
         fixed = entries.get(index)
         if fixed is None:
-            entry = _entry(wrapper, index)
+            entry = config_entry(wrapper, index)
             fixed = {
                 attr.AG2_SPAN_TYPE: attr.SPAN_TYPE_LLM,
                 attr.GEN_AI_OPERATION_NAME: attr.OPERATION_CHAT,
                 attr.GEN_AI_PROVIDER_NAME: provider_name(config_value(entry, "api_type")),
             }
-            host, port = server_of(_base_url(wrapper, index))
+            host, port = server_of(client_base_url(wrapper, index))
             if host:
                 fixed[attr.SERVER_ADDRESS] = host
                 fixed[attr.SERVER_PORT] = port
@@ -153,8 +126,8 @@ class LLMSpans:
 
     def chat(self, wrapper: Any, args: tuple, kwargs: dict) -> SpanStart:
         attributes = request_parameters(kwargs.get)
-        index = _first_tried(wrapper)
-        entry = _entry(wrapper, index)
+        index = first_tried(wrapper)
+        entry = config_entry(wrapper, index)
         attributes.update(self.fixed(wrapper, index))  # AG2 sends a config entry's own settings over the call's
         agent = kwargs.get("agent")
         if agent is not None and getattr(agent, "name", None):
@@ -217,7 +190,7 @@ class LLMSpans:
         """After a fallback to a later config entry, describe the entry that answered, not the one tried
         first. (A request parameter configured only on the entry tried first stays: span attributes
         cannot be removed.)"""
-        index = _answered_by(wrapper, response)
+        index = answered_by(wrapper, response)
         if index is None:
             return
         fixed = self.fixed(wrapper, index)
@@ -241,35 +214,6 @@ def add_to_rollup(response: Any) -> None:
         )
 
 
-def _first_tried(wrapper: Any) -> int:
-    """The config entry AG2 tries first on the wrapper's next call (round-robin routing moves on each call)."""
-    if getattr(wrapper, "routing_method", None) == "round_robin":
-        index = getattr(wrapper, "_round_robin_index", 0)
-        return index if isinstance(index, int) else 0
-    return 0
-
-
-def _answered_by(wrapper: Any, response: Any) -> int | None:
-    """The index of the config entry whose client gave the response, as AG2 records it, or ``None``."""
-    metadata = getattr(wrapper, "_response_metadata", None)
-    found = metadata.get(getattr(response, "id", None)) if isinstance(metadata, dict) else None
-    index = found.get("config_id") if isinstance(found, dict) else getattr(response, "config_id", None)
-    return index if isinstance(index, int) else None
-
-
-def _entry(wrapper: Any, index: int) -> Any:
-    """One of the wrapper's config entries (dict or pydantic), or ``{}``."""
-    entries = getattr(wrapper, "_config_list", None) or ()
-    return entries[index] if index < len(entries) else {}
-
-
-def _base_url(wrapper: Any, index: int) -> Any:
-    """The endpoint of one of the wrapper's clients (AG2 moves ``base_url`` out of the config into the client)."""
-    clients = getattr(wrapper, "_clients", None) or ()
-    client = getattr(clients[index], "_oai_client", None) if index < len(clients) else None
-    return getattr(client, "base_url", None)
-
-
 def _choices_json(choices: Any) -> str:
     outputs = []
     for choice in choices:
@@ -289,7 +233,7 @@ def llm_patches(telemetry: Telemetry) -> list[Patch]:
         if not openai_v2_traces(instance):
             return traced(wrapped, instance, args, kwargs)
         try:
-            cache = watch_cache(instance, kwargs, _entry(instance, _first_tried(instance)))
+            cache = watch_cache(instance, kwargs, config_entry(instance, first_tried(instance)))
         except Exception:
             logger.debug("ag2 instrumentation failed to watch the response cache", exc_info=True)
             cache = None

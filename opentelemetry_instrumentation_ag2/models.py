@@ -1,11 +1,12 @@
-"""Which provider and model an AG2 LLM configuration points at."""
+"""What an AG2 LLM configuration says: provider, model, endpoint, request parameters, and which entry answers."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from opentelemetry_instrumentation_ag2.attributes import PROVIDER_BY_API_TYPE
+from opentelemetry_instrumentation_ag2 import attributes as attr
 
 
 def _get(entry: Any, key: str) -> Any:
@@ -16,7 +17,7 @@ def provider_name(api_type: str | None) -> str:
     """``gen_ai.provider.name`` for an AG2 ``api_type`` (AG2 defaults to OpenAI)."""
     if not api_type:
         return "openai"
-    return PROVIDER_BY_API_TYPE.get(api_type, api_type)
+    return attr.PROVIDER_BY_API_TYPE.get(api_type, api_type)
 
 
 def first_config(llm_config: Any) -> Any:
@@ -41,3 +42,68 @@ def server_of(base_url: Any) -> tuple[str | None, int | None]:
     parts = urlsplit(str(base_url))
     port = parts.port or {"https": 443, "http": 80}.get(parts.scheme)
     return parts.hostname, port
+
+
+_CONFIGURED = (
+    ("model", attr.GEN_AI_REQUEST_MODEL),
+    ("temperature", attr.GEN_AI_REQUEST_TEMPERATURE),
+    ("max_tokens", attr.GEN_AI_REQUEST_MAX_TOKENS),
+    ("top_p", attr.GEN_AI_REQUEST_TOP_P),
+    ("presence_penalty", attr.GEN_AI_REQUEST_PRESENCE_PENALTY),
+    ("frequency_penalty", attr.GEN_AI_REQUEST_FREQUENCY_PENALTY),
+    ("seed", attr.GEN_AI_REQUEST_SEED),
+    ("stop", attr.GEN_AI_REQUEST_STOP_SEQUENCES),
+    ("n", attr.GEN_AI_REQUEST_CHOICE_COUNT),
+)
+
+
+def request_parameters(get: Callable[[str], Any]) -> dict[str, Any]:
+    """The ``gen_ai.request.*`` attributes of the request parameters ``get`` finds (in a call or a config entry)."""
+    found = {}
+    for key, name in _CONFIGURED:
+        value = get(key)
+        if value not in (None, ""):
+            found[name] = value
+    if isinstance(found.get(attr.GEN_AI_REQUEST_STOP_SEQUENCES), str):
+        found[attr.GEN_AI_REQUEST_STOP_SEQUENCES] = [found[attr.GEN_AI_REQUEST_STOP_SEQUENCES]]
+    if found.get(attr.GEN_AI_REQUEST_CHOICE_COUNT) == 1:  # the default: said only when more are asked for
+        del found[attr.GEN_AI_REQUEST_CHOICE_COUNT]
+    response_format = get("response_format")
+    if response_format is not None:
+        found[attr.GEN_AI_OUTPUT_TYPE] = output_type(response_format)
+    return found
+
+
+def output_type(response_format: Any) -> str:
+    """``gen_ai.output.type`` of a ``response_format``: a pydantic model or a JSON format is ``json``."""
+    kind = response_format.get("type") if isinstance(response_format, dict) else response_format
+    return "text" if kind == "text" else "json"
+
+
+def first_tried(wrapper: Any) -> int:
+    """The config entry AG2 tries first on the wrapper's next call (round-robin routing moves on each call)."""
+    if getattr(wrapper, "routing_method", None) == "round_robin":
+        index = getattr(wrapper, "_round_robin_index", 0)
+        return index if isinstance(index, int) else 0
+    return 0
+
+
+def answered_by(wrapper: Any, response: Any) -> int | None:
+    """The index of the config entry whose client gave the response, as AG2 records it, or ``None``."""
+    metadata = getattr(wrapper, "_response_metadata", None)
+    found = metadata.get(getattr(response, "id", None)) if isinstance(metadata, dict) else None
+    index = found.get("config_id") if isinstance(found, dict) else getattr(response, "config_id", None)
+    return index if isinstance(index, int) else None
+
+
+def config_entry(wrapper: Any, index: int) -> Any:
+    """One of the wrapper's config entries (dict or pydantic), or ``{}``."""
+    entries = getattr(wrapper, "_config_list", None) or ()
+    return entries[index] if index < len(entries) else {}
+
+
+def client_base_url(wrapper: Any, index: int) -> Any:
+    """The endpoint of one of the wrapper's clients (AG2 moves ``base_url`` out of the config into the client)."""
+    clients = getattr(wrapper, "_clients", None) or ()
+    client = getattr(clients[index], "_oai_client", None) if index < len(clients) else None
+    return getattr(client, "base_url", None)
