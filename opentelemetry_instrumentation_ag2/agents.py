@@ -210,10 +210,11 @@ class AgentSpans:
 
     def tool_result(self, span: ActiveSpan, result: Any) -> None:
         succeeded, outcome = result
+        message = (outcome or {}).get("content")
         if not succeeded:
-            span.fail(tool_error_type(span.attributes.get(attr.GEN_AI_TOOL_NAME), (outcome or {}).get("content")))
+            span.fail(tool_error_type(span.attributes.get(attr.GEN_AI_TOOL_NAME), message))
         if self._content:
-            span.set_content(attr.GEN_AI_TOOL_CALL_RESULT, text((outcome or {}).get("content")))
+            span.set_content(attr.GEN_AI_TOOL_CALL_RESULT, text(message))
 
     # await_human_input {agent}
     def human_input(self, agent: Any, args: tuple, kwargs: dict) -> SpanStart:

@@ -233,7 +233,7 @@ def llm_patches(telemetry: Telemetry) -> list[Patch]:
         if not openai_v2_traces(instance):
             return traced(wrapped, instance, args, kwargs)
         try:
-            cache = watch_cache(instance, kwargs, config_entry(instance, first_tried(instance)))
+            cache = watch_cache(instance, kwargs)
         except Exception:
             logger.debug("ag2 instrumentation failed to watch the response cache", exc_info=True)
             cache = None

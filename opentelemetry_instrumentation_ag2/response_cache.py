@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from opentelemetry_instrumentation_ag2.models import config_value
+from opentelemetry_instrumentation_ag2.models import config_entry, config_value, first_tried
 
 TOTAL_USAGE = "total_usage_summary"
 ACTUAL_USAGE = "actual_usage_summary"
@@ -22,7 +22,9 @@ def _entries(wrapper: Any, summary: str) -> dict[str, Any]:
 
 
 def _changed(before: dict[str, Any], wrapper: Any, summary: str) -> bool:
-    after = _entries(wrapper, summary)
+    after = getattr(wrapper, summary, None)
+    if not isinstance(after, dict):
+        after = {}
     return len(after) != len(before) or any(after.get(key) is not value for key, value in before.items())
 
 
@@ -43,11 +45,15 @@ class CacheWatch:
         return True if _changed(self._total, self._wrapper, TOTAL_USAGE) else None
 
 
-def watch_cache(wrapper: Any, kwargs: dict[str, Any], entry: Any) -> CacheWatch | None:
+def watch_cache(wrapper: Any, kwargs: dict[str, Any], entry: Any = None) -> CacheWatch | None:
     """A watch on this call when a cache may answer it (the call or its config entry sets one), else ``None``.
+
+    ``entry`` is the config entry tried first, when the caller has it in hand already.
 
     (Two threads calling one wrapper at once could mistake each other's calls; AG2 gives each agent its own.)
     """
+    if entry is None:
+        entry = config_entry(wrapper, first_tried(wrapper))
     if kwargs.get("cache") is None and kwargs.get("cache_seed") is None and config_value(entry, "cache_seed") is None:
         return None
     return CacheWatch(wrapper)
