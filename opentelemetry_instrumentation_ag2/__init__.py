@@ -42,7 +42,7 @@ from opentelemetry_instrumentation_ag2.context_carry import ThreadContextCarrier
 from opentelemetry_instrumentation_ag2.group_chat import group_chat_patches
 from opentelemetry_instrumentation_ag2.llm import llm_patches
 from opentelemetry_instrumentation_ag2.package import _instruments, _instruments_any
-from opentelemetry_instrumentation_ag2.patching import Patch
+from opentelemetry_instrumentation_ag2.patching import Patch, WhenImported
 from opentelemetry_instrumentation_ag2.reply_swaps import ReplyFunctionSwaps
 from opentelemetry_instrumentation_ag2.signals import Signals
 from opentelemetry_instrumentation_ag2.spans import Telemetry
@@ -51,6 +51,9 @@ from opentelemetry_instrumentation_ag2.version import __version__
 __all__ = ["AG2Instrumentor", "__version__"]
 
 logger = logging.getLogger(__name__)
+
+A2A_PACKAGE = "autogen.a2a"
+"""Patched once the application imports it: an application without A2A never loads a2a-sdk, starlette, uvicorn."""
 
 
 class AG2Instrumentor(BaseInstrumentor):
@@ -68,6 +71,7 @@ class AG2Instrumentor(BaseInstrumentor):
         self._patches: list[Patch] = []
         self._threads = ThreadContextCarrier()
         self._swaps = ReplyFunctionSwaps()
+        self._a2a_import = WhenImported(A2A_PACKAGE)
         self._telemetry: Telemetry | None = None
         self._signals: tuple[Any, Any, Signals] | None = None
 
@@ -90,9 +94,9 @@ class AG2Instrumentor(BaseInstrumentor):
             Settings.from_env(kwargs.get("capture_message_content")),
         )
         self._telemetry = telemetry
-        self._swaps = ReplyFunctionSwaps()
-        self._swaps.add(ConversableAgent.a_generate_oai_reply, run_sync_reply_in_context)
-        agent_spans = AgentSpans(telemetry, self._swaps)
+        swaps = self._swaps = ReplyFunctionSwaps()
+        swaps.add(ConversableAgent.a_generate_oai_reply, run_sync_reply_in_context)
+        agent_spans = AgentSpans(telemetry, swaps)
         patches = [
             Patch(
                 "autogen.agentchat.conversable_agent",
@@ -100,13 +104,17 @@ class AG2Instrumentor(BaseInstrumentor):
                 run_sync_reply_in_context,
             ),
             *agent_patches(agent_spans),
-            *group_chat_patches(telemetry, agent_spans, self._swaps),
+            *group_chat_patches(telemetry, agent_spans, swaps),
             *llm_patches(telemetry),
-            *a2a_client_patches(telemetry, self._swaps),
-            *a2a_server_patches(telemetry, agent_spans),
         ]
         self._patches = [patch for patch in patches if patch.apply()]
         self._threads.install()
+
+        def instrument_a2a() -> None:
+            a2a_patches = [*a2a_client_patches(telemetry, swaps), *a2a_server_patches(telemetry, agent_spans)]
+            self._patches += [patch for patch in a2a_patches if patch.apply()]
+
+        self._a2a_import.arm(instrument_a2a)
 
     def _signals_for(self, meter_provider: Any, logger_provider: Any) -> Signals:
         """The metric instruments and event logger for these providers, made once (the API's proxy providers
@@ -119,6 +127,7 @@ class AG2Instrumentor(BaseInstrumentor):
         return self._signals[2]
 
     def _uninstrument(self, **kwargs: Any) -> None:
+        self._a2a_import.disarm()
         for patch in self._patches:
             patch.remove()
         self._patches = []

@@ -1,4 +1,4 @@
-"""Class-level wrapt patches, applied and undone as one list."""
+"""Class-level wrapt patches, applied and undone as one list, and patching deferred until a module is imported."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import reduce
+from types import ModuleType
 
 from opentelemetry.instrumentation.utils import unwrap
-from wrapt import wrap_function_wrapper
+from wrapt import register_post_import_hook, wrap_function_wrapper
 
 logger = logging.getLogger(__name__)
 
@@ -45,3 +46,38 @@ class Patch:
         owner_path, _, name = self.target.rpartition(".")
         owner = reduce(getattr, owner_path.split("."), module) if owner_path else module
         unwrap(owner, name)
+
+
+class WhenImported:
+    """Runs a callback once a module is imported: at once if it is, else when the application imports it.
+
+    So ``instrument()`` imports nothing the application does not (a module's import also costs every later
+    garbage collection its objects). At most one wrapt post-import hook is ever pending, however many
+    ``instrument()`` / ``uninstrument()`` cycles come before the import; it runs the callback armed last.
+    """
+
+    def __init__(self, module: str) -> None:
+        self.module = module
+        self._callback: Callable[[], None] | None = None
+        self._hooked = False
+
+    def arm(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` when the module is imported (now if it already is)."""
+        self._callback = callback
+        if not self._hooked:
+            self._hooked = True
+            register_post_import_hook(self._imported, self.module)  # runs it now if already imported
+
+    def disarm(self) -> None:
+        """Forget the callback: importing the module later does nothing."""
+        self._callback = None
+
+    def _imported(self, _: ModuleType) -> None:
+        self._hooked = False
+        callback, self._callback = self._callback, None
+        if callback is None:
+            return
+        try:
+            callback()
+        except Exception:  # the application's import must not fail because of us
+            logger.warning("ag2 instrumentation failed to instrument %s", self.module, exc_info=True)

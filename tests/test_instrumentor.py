@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import subprocess
+import sys
 from importlib.metadata import entry_points
 
 import pytest
@@ -16,6 +19,7 @@ from opentelemetry.instrumentation.utils import suppress_instrumentation
 import opentelemetry_instrumentation_ag2
 from opentelemetry_instrumentation_ag2 import AG2Instrumentor
 from opentelemetry_instrumentation_ag2.llm import LLMSpans
+from opentelemetry_instrumentation_ag2.patching import WhenImported
 
 from .agents_app import QUESTION, build_agents
 
@@ -157,3 +161,76 @@ def test_unsupported_ag2_logs_and_does_nothing(tracer_provider, monkeypatch, cap
     assert not instrumentor.is_instrumented_by_opentelemetry
     assert "ag2 >= 99" in caplog.text
     assert not hasattr(ConversableAgent.__dict__["generate_reply"], "__wrapped__")
+
+
+A2A_ON_IMPORT = """
+import json, sys
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry_instrumentation_ag2 import AG2Instrumentor
+
+def a2a_loaded():
+    top = ("a2a", "starlette", "uvicorn")
+    return sorted(m for m in sys.modules if m.split(".")[0] in top or m.startswith("autogen.a2a"))
+
+def times_wrapped(function):
+    count = 0
+    while hasattr(function, "__wrapped__"):
+        function, count = function.__wrapped__, count + 1
+    return count
+
+instrumentor = AG2Instrumentor()
+for _ in range(3):
+    instrumentor.instrument(tracer_provider=TracerProvider())
+    instrumentor.uninstrument()
+if sys.argv[1] == "instrumented":
+    instrumentor.instrument(tracer_provider=TracerProvider())
+loaded_by_us = a2a_loaded()
+
+import httpx
+from autogen.a2a import A2aAgentServer, A2aRemoteAgent, AutogenAgentExecutor
+
+def wrapped():
+    targets = (A2aRemoteAgent._ask_streaming, A2aAgentServer.build, AutogenAgentExecutor.execute)
+    targets += (httpx.AsyncClient.send,)
+    return [times_wrapped(target) for target in targets]
+
+wrapped_on_import = wrapped()
+instrumentor.uninstrument()
+wrapped_after = wrapped()
+print(json.dumps([loaded_by_us, wrapped_on_import, wrapped_after]))
+"""
+
+
+@pytest.mark.parametrize("state", ["instrumented", "uninstrumented"])
+def test_a2a_is_instrumented_when_the_application_imports_it(state):
+    """``instrument()`` loads none of a2a-sdk, starlette or uvicorn (an application without A2A never pays for
+    them); ``autogen.a2a`` is traced from the moment the application imports it, once however many
+    instrument/uninstrument cycles came before, and not at all when uninstrumented by then."""
+    done = subprocess.run(
+        [sys.executable, "-c", A2A_ON_IMPORT, state], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    loaded_by_us, wrapped_on_import, wrapped_after = json.loads(done.stdout.splitlines()[-1])
+    assert loaded_by_us == []
+    assert wrapped_on_import == ([1, 1, 1, 1] if state == "instrumented" else [0, 0, 0, 0])
+    assert wrapped_after == [0, 0, 0, 0]
+
+
+def test_a_failure_patching_on_import_never_fails_the_import(tmp_path, monkeypatch, caplog):
+    (tmp_path / "late_module.py").write_text("VALUE = 42\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    calls = []
+
+    def broken() -> None:
+        calls.append("armed last")
+        raise RuntimeError("telemetry bug")
+
+    watch = WhenImported("late_module")
+    watch.arm(lambda: calls.append("armed first"))
+    watch.arm(broken)
+    with caplog.at_level(logging.WARNING, logger="opentelemetry_instrumentation_ag2"):
+        import late_module
+    monkeypatch.delitem(sys.modules, "late_module")
+    assert late_module.VALUE == 42
+    assert calls == ["armed last"]
+    assert "failed to instrument late_module" in caplog.text
