@@ -51,8 +51,8 @@ class Patch:
 class WhenImported:
     """Runs a callback once a module is imported: at once if it is, else when the application imports it.
 
-    So ``instrument()`` imports nothing the application does not (a module's import also costs every later
-    garbage collection its objects). At most one wrapt post-import hook is ever pending, however many
+    So ``instrument()`` imports nothing the application does not (start-up time, memory, and objects every
+    full garbage collection walks). At most one wrapt post-import hook is ever pending, however many
     ``instrument()`` / ``uninstrument()`` cycles come before the import; it runs the callback armed last.
     """
 
