@@ -398,6 +398,7 @@ class Report:
         self.header()
         self.costs()
         self.spans_and_memory()
+        self.garbage_collection()
         self.floor()
         self.sdk_share()
         self.metrics_share()
@@ -500,37 +501,61 @@ class Report:
             return f"{spec['rounds']} remote turns per chat"
         return f"{2 * spec['rounds'] - 1} turns per chat"
 
-    def spans_and_memory(self) -> None:
-        self.out("## Spans per turn and peak RSS (median over rounds)")
+    def config_table(self, title: str, cell: Callable[[str, str], str | None], note: str) -> None:
+        """A table of every workload run by every compared configuration; ``cell`` gives one cell (``None``: —)."""
+        self.out(f"## {title}")
         self.out()
         rows = []
         for group in WORKLOADS:
-            if group not in self.results.runs:
-                continue
-            row = [group]
-            for config in CONFIGS:
-                if self.missing(group, config):
-                    row.append("—")
-                    continue
-                spans = self.results.median(group, config, "spans_per_turn") or 0.0
-                rss = (self.results.median(group, config, "peak_rss_kb") or 0) / 1024
-                text = f"{spans:.2f} spans, {rss:.0f} MB"
-                if group == "W3":
-                    server = (self.results.median(group, config, "server_peak_rss_kb") or 0) / 1024
-                    text += f" (server {server:.0f} MB)"
-                dropped = sum(self.results.values(group, config, "dropped"))
-                if dropped:
-                    text += f", {dropped} dropped by a full queue"
-                row.append(text)
-                self.summary.setdefault("spans_per_turn", {}).setdefault(group, {})[config] = spans
-                self.summary.setdefault("peak_rss_mb", {}).setdefault(group, {})[config] = rss
-            rows.append(row)
+            if group in self.results.runs:
+                cells = [None if self.missing(group, config) else cell(group, config) for config in CONFIGS]
+                rows.append([group, *(text or "—" for text in cells)])
         self.table(["workload"] + [LABELS[config] for config in CONFIGS], rows)
-        self.out(
-            "W3's spans are the client's and the server's together (each process exports its own). "
-            "Peak RSS is `ru_maxrss` of the process that ran the chats."
-        )
+        self.out(note)
         self.out()
+
+    def spans_and_memory(self) -> None:
+        def cell(group: str, config: str) -> str:
+            spans = self.results.median(group, config, "spans_per_turn") or 0.0
+            rss = (self.results.median(group, config, "peak_rss_kb") or 0) / 1024
+            text = f"{spans:.2f} spans, {rss:.0f} MB"
+            if group == "W3":
+                server = (self.results.median(group, config, "server_peak_rss_kb") or 0) / 1024
+                text += f" (server {server:.0f} MB)"
+            dropped = sum(self.results.values(group, config, "dropped"))
+            if dropped:
+                text += f", {dropped} dropped by a full queue"
+            self.summary.setdefault("spans_per_turn", {}).setdefault(group, {})[config] = spans
+            self.summary.setdefault("peak_rss_mb", {}).setdefault(group, {})[config] = rss
+            return text
+
+        self.config_table(
+            "Spans per turn and peak RSS (median over rounds)",
+            cell,
+            "W3's spans are the client's and the server's together (each process exports its own). "
+            "Peak RSS is `ru_maxrss` of the process that ran the chats.",
+        )
+
+    def garbage_collection(self) -> None:
+        def cell(group: str, config: str) -> str | None:
+            runs = [run for run in self.results.runs[group].get(config, []) if "gc_collections" in run]
+            if not runs:
+                return None
+            per_thousand = [
+                statistics.median(run["gc_collections"][generation] / run["turns"] * 1000 for run in runs)
+                for generation in range(3)
+            ]
+            microseconds = statistics.median(run["gc_us_per_turn"] for run in runs)
+            self.summary.setdefault("gc_us_per_turn", {}).setdefault(group, {})[config] = microseconds
+            return f"{microseconds:.1f} µs a turn; " + " / ".join(f"{count:.1f}" for count in per_thousand)
+
+        self.config_table(
+            "Garbage collection while timed (median over rounds)",
+            cell,
+            "Time in the collector per turn, and young / middle / full collections per 1,000 turns (gc callbacks). "
+            "The batch processor holds every ended span until it exports it, so spans make the collector run more "
+            "often; full collections are few, and their share varies from round to round.",
+        )
 
     def floor(self) -> None:
         ours = self.results.median("W1", "ours", "norm_us")

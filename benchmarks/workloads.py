@@ -5,7 +5,7 @@
 Tasks:
 
 * ``chat``: time whole chats of a workload (W1 local reply functions, W2 a scripted model, W3 an A2A
-  server) after a warm-up; per-turn cost, spans per turn, peak RSS.
+  server) after a warm-up; per-turn cost, spans per turn, peak RSS, garbage collection while timed.
 * ``floor``: time one bare SDK span (``start_as_current_span``) with the same processor and exporter.
   (``chat`` under the ``floor-in-turn`` configuration times the same span inside W1's turns, under
   ``attributed-in-turn`` the span of our W1 turns with its attributes, made by the SDK alone.)
@@ -193,13 +193,15 @@ def timed_chats(spec: dict[str, Any], telemetry: Telemetry, chat: Callable[[], i
     profiler = start_profile(spec)
     batches: list[Batch] = []
     servers_before = cpu_seconds(servers)
-    for size in batch_sizes(spec):
-        with timed(batches) as batch:
-            for _ in range(size):
-                batch.units += chat()
+    with GcWatch() as collections:
+        for size in batch_sizes(spec):
+            with timed(batches) as batch:
+                for _ in range(size):
+                    batch.units += chat()
     servers_cpu = cpu_seconds(servers) - servers_before
     stop_profile(profiler, spec)
-    return timing(batches, servers_cpu) | {"all_turns": warm_turns + sum(batch.units for batch in batches)}
+    result = timing(batches, servers_cpu) | {"all_turns": warm_turns + sum(batch.units for batch in batches)}
+    return result | collections.per_turn(result["turns"])
 
 
 def _reference_work() -> int:
@@ -232,6 +234,33 @@ class Batch:
     reference_ms: float = 0.0
     cpu_seconds: float = 0.0
     """CPU time of this process (all its threads) during the batch."""
+
+
+class GcWatch:
+    """The garbage collections made while the block runs, by generation, and the time they took."""
+
+    def __init__(self) -> None:
+        self.collections = [0, 0, 0]
+        self.seconds = 0.0
+        self._started = 0.0
+
+    def _observe(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.collections[info["generation"]] += 1
+            self.seconds += time.perf_counter() - self._started
+
+    def __enter__(self) -> GcWatch:
+        gc.callbacks.append(self._observe)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self._observe)
+
+    def per_turn(self, turns: int) -> dict[str, Any]:
+        """``gc_us_per_turn`` and ``gc_collections`` (young, middle, full) for the result."""
+        return {"gc_us_per_turn": self.seconds / turns * 1e6 if turns else 0.0, "gc_collections": self.collections}
 
 
 @contextlib.contextmanager
