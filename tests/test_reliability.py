@@ -208,6 +208,40 @@ def test_hundred_instrument_cycles_leave_nothing_behind(tracer_provider, llm):
     )
 
 
+def cyclic_garbage(llm, chats: int = 5) -> int:
+    """Objects only the cycle collector can free, left by a few chats through the scripted model (after one
+    chat to warm caches up)."""
+
+    def chat() -> None:
+        llm.push("Run it under gdb.", "Then read the backtrace.")
+        user_proxy.initiate_chat(tech_agent, message=QUESTION, max_turns=2)
+
+    user_proxy, tech_agent = build_agents(llm.base_url)
+    chat()
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(chats):
+            chat()
+        return gc.collect()
+    finally:
+        gc.enable()
+
+
+def test_tracing_leaves_no_cyclic_garbage(tracer_provider, span_exporter, llm):
+    """Spans, contexts and wrappers are freed by reference counting: a traced chat leaves the garbage
+    collector no more to do than an untraced one (what it does collect is AG2's and the HTTP client's)."""
+    untraced = cyclic_garbage(llm)
+    instrumentor = AG2Instrumentor()
+    instrumentor.instrument(tracer_provider=tracer_provider)
+    try:
+        traced = cyclic_garbage(llm)
+    finally:
+        instrumentor.uninstrument()
+    assert by_name(span_exporter.get_finished_spans(), "chat gpt-4o-mini")
+    assert traced == untraced
+
+
 def outcome(run: Any) -> tuple[type[BaseException] | None, str]:
     """The exception an application's own error handling would catch, and its message."""
     try:
