@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import os
@@ -10,6 +11,7 @@ import sys
 import threading
 import tracemalloc
 from collections import defaultdict
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -208,6 +210,17 @@ def test_hundred_instrument_cycles_leave_nothing_behind(tracer_provider, llm):
     )
 
 
+@contextlib.contextmanager
+def instrumented(provider: TracerProvider) -> Iterator[None]:
+    """AG2 instrumented with this provider for the block."""
+    instrumentor = AG2Instrumentor()
+    instrumentor.instrument(tracer_provider=provider)
+    try:
+        yield
+    finally:
+        instrumentor.uninstrument()
+
+
 def cyclic_garbage(llm, chats: int = 5) -> int:
     """Objects only the cycle collector can free, left by a few chats through the scripted model (after one
     chat to warm caches up)."""
@@ -232,12 +245,8 @@ def test_tracing_leaves_no_cyclic_garbage(tracer_provider, span_exporter, llm):
     """Spans, contexts and wrappers are freed by reference counting: a traced chat leaves the garbage
     collector no more to do than an untraced one (what it does collect is AG2's and the HTTP client's)."""
     untraced = cyclic_garbage(llm)
-    instrumentor = AG2Instrumentor()
-    instrumentor.instrument(tracer_provider=tracer_provider)
-    try:
+    with instrumented(tracer_provider):
         traced = cyclic_garbage(llm)
-    finally:
-        instrumentor.uninstrument()
     assert by_name(span_exporter.get_finished_spans(), "chat gpt-4o-mini")
     assert traced == untraced
 
@@ -257,12 +266,8 @@ def instrumented_outcome(run: Any) -> tuple[tuple[type[BaseException] | None, st
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     accounting = StartedEnded()
     provider.add_span_processor(accounting)
-    instrumentor = AG2Instrumentor()
-    instrumentor.instrument(tracer_provider=provider)
-    try:
+    with instrumented(provider):
         result = outcome(run)
-    finally:
-        instrumentor.uninstrument()
     return result, exporter.get_finished_spans(), accounting
 
 
