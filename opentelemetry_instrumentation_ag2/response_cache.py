@@ -15,16 +15,14 @@ TOTAL_USAGE = "total_usage_summary"
 ACTUAL_USAGE = "actual_usage_summary"
 
 
-def _entries(wrapper: Any, summary: str) -> dict[str, Any]:
-    """A shallow copy of one of the wrapper's usage summaries (it keeps the entries' identities)."""
-    value = getattr(wrapper, summary, None)
-    return dict(value) if isinstance(value, dict) else {}
+def _summary(wrapper: Any, name: str) -> dict[str, Any]:
+    """One of the wrapper's usage summaries as it is now (the live dict), or ``{}``."""
+    value = getattr(wrapper, name, None)
+    return value if isinstance(value, dict) else {}
 
 
-def _changed(before: dict[str, Any], wrapper: Any, summary: str) -> bool:
-    after = getattr(wrapper, summary, None)
-    if not isinstance(after, dict):
-        after = {}
+def _changed(before: dict[str, Any], after: dict[str, Any]) -> bool:
+    """Whether a summary gained, lost or replaced an entry since ``before`` (a shallow copy of it)."""
     return len(after) != len(before) or any(after.get(key) is not value for key, value in before.items())
 
 
@@ -35,14 +33,14 @@ class CacheWatch:
 
     def __init__(self, wrapper: Any) -> None:
         self._wrapper = wrapper
-        self._total = _entries(wrapper, TOTAL_USAGE)
-        self._actual = _entries(wrapper, ACTUAL_USAGE)
+        self._total = dict(_summary(wrapper, TOTAL_USAGE))  # shallow copies keep the entries' identities
+        self._actual = dict(_summary(wrapper, ACTUAL_USAGE))
 
     def answered_from_cache(self) -> bool | None:
         """True when the cache answered, False when the model did, ``None`` when AG2 counted neither."""
-        if _changed(self._actual, self._wrapper, ACTUAL_USAGE):
+        if _changed(self._actual, _summary(self._wrapper, ACTUAL_USAGE)):
             return False
-        return True if _changed(self._total, self._wrapper, TOTAL_USAGE) else None
+        return True if _changed(self._total, _summary(self._wrapper, TOTAL_USAGE)) else None
 
 
 def watch_cache(wrapper: Any, kwargs: dict[str, Any], entry: Any = None) -> CacheWatch | None:
