@@ -18,8 +18,9 @@
   ours turns it off): what having a ``TracerProvider`` and its batch processor in the process costs (W2, W3).
 * ``idle-thread``: no tracing at all, one idle thread started: what a process having a second thread costs
   (the batch processor's export thread makes every instrumented process multi-threaded).
-* ``minimal``: the cheapest instrumentation making the same W1 spans: plain wrappers around
-  ``generate_reply`` and ``initiate_chat`` that only enter ``tracer.start_as_current_span(name)``.
+* ``minimal``: the cheapest instrumentation making the same W1 and W2 spans: plain wrappers around
+  ``generate_reply``, ``initiate_chat`` and ``OpenAIWrapper.create`` that only enter
+  ``tracer.start_as_current_span(name)``.
 
 Every configuration but ``baseline`` uses a ``TracerProvider`` with a ``BatchSpanProcessor`` (default
 settings, as in production) and an exporter that counts the spans and drops them; the provider is also
@@ -30,7 +31,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 A2A_SDK_TRACING_ENV = "OTEL_INSTRUMENTATION_A2A_SDK_ENABLED"
@@ -167,19 +168,19 @@ def discarding_meter_provider() -> Any:
 
 
 def minimal_wrappers(tracer: Any) -> None:
-    """The same spans as ours on W1 (one per turn, one per chat), made as cheaply as the SDK allows."""
-    from autogen import ConversableAgent
+    """The same spans as ours on W1 and W2 (one per turn, one per chat, one per LLM call), made as cheaply as
+    the SDK allows."""
+    from autogen import ConversableAgent, OpenAIWrapper
 
-    generate_reply = ConversableAgent.generate_reply
-    initiate_chat = ConversableAgent.initiate_chat
+    def bare_span(owner: type, method: str, name: Callable[[Any], str]) -> None:
+        original = getattr(owner, method)
 
-    def traced_reply(self: Any, *args: Any, **kwargs: Any) -> Any:
-        with tracer.start_as_current_span("invoke_agent " + self.name):
-            return generate_reply(self, *args, **kwargs)
+        def traced(self: Any, *args: Any, **kwargs: Any) -> Any:
+            with tracer.start_as_current_span(name(self)):
+                return original(self, *args, **kwargs)
 
-    def traced_chat(self: Any, *args: Any, **kwargs: Any) -> Any:
-        with tracer.start_as_current_span("conversation " + self.name):
-            return initiate_chat(self, *args, **kwargs)
+        setattr(owner, method, traced)
 
-    ConversableAgent.generate_reply = traced_reply  # type: ignore[method-assign]
-    ConversableAgent.initiate_chat = traced_chat  # type: ignore[method-assign]
+    bare_span(ConversableAgent, "generate_reply", lambda agent: "invoke_agent " + agent.name)
+    bare_span(ConversableAgent, "initiate_chat", lambda agent: "conversation " + agent.name)
+    bare_span(OpenAIWrapper, "create", lambda _: "chat")

@@ -56,13 +56,14 @@ A_A_CONTROL = "baseline-again"
 """Beyond ``run.py``'s configurations, on every workload: a second uninstrumented process (what separates
 two identical processes)."""
 EXTRA_CONFIGS = {"W2": ("minimal",)}
-"""Beyond ``run.py``'s: on W2 the minimal wrapper (bare spans, one a turn): what any span per turn costs there."""
+"""Beyond ``run.py``'s: on W2 the minimal wrapper (ours' spans, bare): what the spans alone cost there."""
 BOOTSTRAP_SAMPLES = 2000
 Run = dict[str, dict[str, Any]]
 """One set of side-by-side workers: each configuration's result."""
 EXIT_TIMEOUT_S = 600
-RIVALS = ("ag2", "openinference", "sdk-only")
-"""Also compared with ours directly, cycle by cycle: no uninstrumented batch in between to add its noise."""
+RIVALS = ("ag2", "openinference", "sdk-only", "minimal")
+"""Also compared with ours directly, cycle by cycle: no uninstrumented batch in between to add its noise.
+(Against the minimal wrapper: what our attributes and logic add to the same spans made bare.)"""
 
 
 class PacedWorker:
