@@ -2,6 +2,7 @@
 
     python benchmarks/instructions.py                             # every workload, six configurations
     python benchmarks/instructions.py --only W2 W3 --configs baseline ours
+    python benchmarks/instructions.py --only W1 --configs floor-in-turn attributed-in-turn minimal ours
 
 Each configuration runs a workload's measured process twice under ``valgrind --tool=cachegrind`` (no cache
 simulation), with few chats and with more; the difference in executed instructions over the difference in
@@ -31,6 +32,9 @@ from configs import LABELS
 from run import WORKER, check_openinference, stderr_tail, worker_env
 
 CONFIGS = ("baseline", "idle-thread", "sdk-only", "ours", "ag2", "openinference")
+"""Counted by default; ``--configs`` also takes the floor's configurations (below)."""
+FLOOR_CONFIGS = ("minimal", "floor-in-turn", "attributed-in-turn")
+"""The minimal wrapper (W1, W2) and the bare and attributed span in W1's turn (W1 only)."""
 WORKLOADS: dict[str, tuple[dict[str, Any], int, int]] = {
     # the worker's spec, then the chats of the short run and of the long one (one timed batch in both)
     "W1": ({"task": "chat", "workload": "W1", "rounds": 10, "warmup": 20, "batches": 1}, 10, 60),
@@ -78,7 +82,7 @@ def cell(instructions: float, baseline: float | None) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="+", choices=list(WORKLOADS), default=list(WORKLOADS))
-    parser.add_argument("--configs", nargs="+", choices=CONFIGS, default=list(CONFIGS))
+    parser.add_argument("--configs", nargs="+", choices=CONFIGS + FLOOR_CONFIGS, default=list(CONFIGS))
     parser.add_argument("--jobs", type=int, default=2, help="valgrind runs at a time (counts do not depend on it)")
     parser.add_argument("--json", metavar="PATH", help="also write the counts as JSON")
     args = parser.parse_args()
