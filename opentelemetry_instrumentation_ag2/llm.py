@@ -14,6 +14,7 @@ from opentelemetry_instrumentation_ag2 import attributes as attr
 from opentelemetry_instrumentation_ag2.content import message_parts, messages_json, text
 from opentelemetry_instrumentation_ag2.models import (
     answered_by,
+    call_parameters,
     client_base_url,
     config_entry,
     config_value,
@@ -125,7 +126,7 @@ class LLMSpans:
         return fixed
 
     def chat(self, wrapper: Any, args: tuple, kwargs: dict) -> SpanStart:
-        attributes = request_parameters(kwargs.get)
+        attributes = call_parameters(kwargs)
         index = first_tried(wrapper)
         entry = config_entry(wrapper, index)
         attributes.update(self.fixed(wrapper, index))  # AG2 sends a config entry's own settings over the call's

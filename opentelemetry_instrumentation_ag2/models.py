@@ -74,6 +74,14 @@ def request_parameters(get: Callable[[str], Any]) -> dict[str, Any]:
     return found
 
 
+_PARAMETER_KEYS = frozenset({key for key, _ in _CONFIGURED} | {"response_format"})
+
+
+def call_parameters(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``request_parameters`` of a call's keyword arguments (AG2's own calls pass none: seen at once)."""
+    return {} if _PARAMETER_KEYS.isdisjoint(kwargs) else request_parameters(kwargs.get)
+
+
 def output_type(response_format: Any) -> str:
     """``gen_ai.output.type`` of a ``response_format``: a pydantic model or a JSON format is ``json``."""
     kind = response_format.get("type") if isinstance(response_format, dict) else response_format
