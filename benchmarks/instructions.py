@@ -45,12 +45,13 @@ UNITS = {"W1": "turn", "W2": "turn", "W3": "remote turn (client)"}
 INSTRUCTIONS = re.compile(r"I\s+refs:\s+([\d,]+)")
 
 
-def count(python: str, spec: dict[str, Any], scratch: Path) -> tuple[int, int]:
-    """Instructions the worker executed and the turns it timed, for one spec."""
-    out = scratch / f"{spec['workload']}-{spec['config']}-{spec['chats']}.json"
-    command = ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null"]
+VALGRIND = ("valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null")
+
+
+def counted(command: list[str], what: str) -> int:
+    """Instructions a command (run from the benchmarks folder) executes under valgrind."""
     done = subprocess.run(
-        [*command, python, str(WORKER), json.dumps(spec), str(out)],
+        [*VALGRIND, *command],
         cwd=WORKER.parent,
         env=worker_env() | {"PYTHONHASHSEED": "0"},  # the same dict and set layouts in every run
         capture_output=True,
@@ -59,10 +60,16 @@ def count(python: str, spec: dict[str, Any], scratch: Path) -> tuple[int, int]:
         check=False,
     )
     found = INSTRUCTIONS.search(done.stderr)
-    if done.returncode != 0 or found is None or not out.exists():
-        tail = stderr_tail(done.stderr)
-        raise RuntimeError(f"{spec['workload']} {spec['config']}: exit code {done.returncode}: {tail}")
-    return int(found.group(1).replace(",", "")), json.loads(out.read_text())["turns"]
+    if done.returncode != 0 or found is None:
+        raise RuntimeError(f"{what}: exit code {done.returncode}: {stderr_tail(done.stderr)}")
+    return int(found.group(1).replace(",", ""))
+
+
+def count(python: str, spec: dict[str, Any], scratch: Path) -> tuple[int, int]:
+    """Instructions the worker executed and the turns it timed, for one spec."""
+    out = scratch / f"{spec['workload']}-{spec['config']}-{spec['chats']}.json"
+    instructions = counted([python, str(WORKER), json.dumps(spec), str(out)], f"{spec['workload']} {spec['config']}")
+    return instructions, json.loads(out.read_text())["turns"]
 
 
 def per_turn(python: str, workload: str, config: str, scratch: Path) -> float:

@@ -12,7 +12,7 @@ under ours first. The turn is outside any conversation, so it carries no convers
 
 Under valgrind each way runs twice, with none and with ``--calls`` calls after the warm-up; the difference over
 the calls is one call's instructions, start-up cancelling out. A change to the hot path shows here in a
-minute, to within about a thousand instructions; what it is worth in time the workloads say (``run.py``,
+minute, to within a few thousand instructions; what it is worth in time the workloads say (``run.py``,
 ``interleaved.py``).
 """
 
@@ -29,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from instructions import counted
 from run import stderr_tail, worker_env
 
 CALLS = ("turn", "llm")
@@ -159,31 +160,15 @@ def worker(call_name: str, way: str, calls: int, timed: bool) -> None:
 
 def run_worker(call: str, way: str, calls: int, timed: bool) -> float:
     """One call's instructions (under valgrind) or µs (timed) the given way, from fresh processes."""
-    command = [sys.executable, __file__, "--worker", call, way, "--calls", str(calls)]
-
-    def run(prefix: list[str], command: list[str]) -> str:
-        done = subprocess.run(
-            [*prefix, *command],
-            cwd=HERE,
-            env=worker_env() | {"PYTHONHASHSEED": "0"},
-            capture_output=True,
-            text=True,
-            timeout=1800,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"{call} {way}: exit code {done.returncode}: {stderr_tail(done.stderr)}")
-        return done.stdout if timed else done.stderr
-
-    if timed:
-        return float(run([], [*command, "--timed"]))
-    valgrind = ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null"]
-
-    def instructions(n: int) -> int:
-        stderr = run(valgrind, [*command[:-1], str(n)])
-        return int(stderr.rsplit("I   refs:", 1)[1].split()[0].replace(",", ""))
-
-    return (instructions(calls) - instructions(0)) / calls
+    command = [sys.executable, __file__, "--worker", call, way, "--calls"]
+    if not timed:
+        return (counted([*command, str(calls)], f"{call} {way}") - counted([*command, "0"], f"{call} {way}")) / calls
+    done = subprocess.run(
+        [*command, str(calls), "--timed"], cwd=HERE, env=worker_env(), capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{call} {way}: exit code {done.returncode}: {stderr_tail(done.stderr)}")
+    return float(done.stdout)
 
 
 def main() -> None:
