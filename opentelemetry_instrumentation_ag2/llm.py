@@ -161,10 +161,8 @@ class LLMSpans:
             self._describe_answering_entry(span, call.wrapper, response)
         from_cache = call.cache.answered_from_cache() if call.cache is not None else None
         usage = getattr(response, "usage", None)
-        input_tokens = getattr(usage, "prompt_tokens", None)
-        output_tokens = getattr(usage, "completion_tokens", None)
+        input_tokens, output_tokens, cost = used = response_usage(response)
         choices = getattr(response, "choices", None) or ()
-        cost = getattr(response, "cost", None)
         prompt_details = getattr(usage, "prompt_tokens_details", None)
         completion_details = getattr(usage, "completion_tokens_details", None)
         found = {
@@ -177,13 +175,13 @@ class LLMSpans:
             attr.GEN_AI_RESPONSE_FINISH_REASONS: [
                 str(choice.finish_reason) for choice in choices if getattr(choice, "finish_reason", None)
             ],
-            attr.AG2_USAGE_COST: float(cost) if isinstance(cost, (int, float)) else None,
+            attr.AG2_USAGE_COST: cost,
             attr.AG2_CACHE_HIT: from_cache,
         }
         span.set_attributes({key: value for key, value in found.items() if value is not None and value != []})
         if not from_cache:  # an answer from AG2's cache spent no tokens
             self.telemetry.signals.record_tokens(span.attributes, input_tokens, output_tokens)
-            add_to_rollup(response)
+            add_to_rollup(used)
         if self.telemetry.capture_content and choices:
             span.set_content(attr.GEN_AI_OUTPUT_MESSAGES, _choices_json(choices))
 
@@ -202,17 +200,26 @@ class LLMSpans:
             span.span.update_name(f"chat {changed[attr.GEN_AI_REQUEST_MODEL]}")
 
 
-def add_to_rollup(response: Any) -> None:
-    """Count a response's tokens and cost in the enclosing conversations' roll-ups."""
+ResponseUsage = tuple[int | None, int | None, float | None]
+"""A response's input tokens, output tokens and cost (AG2's estimate), each ``None`` when not given."""
+
+
+def response_usage(response: Any) -> ResponseUsage:
+    """A response's ``ResponseUsage``, read once for its span and its roll-up."""
+    usage = getattr(response, "usage", None)
+    cost = getattr(response, "cost", None)
+    return (
+        getattr(usage, "prompt_tokens", None),
+        getattr(usage, "completion_tokens", None),
+        float(cost) if isinstance(cost, (int, float)) else None,
+    )
+
+
+def add_to_rollup(used: ResponseUsage) -> None:
+    """Count a response's ``ResponseUsage`` in the enclosing conversations' roll-ups."""
     rollup = current_usage()
     if rollup is not None:
-        usage = getattr(response, "usage", None)
-        cost = getattr(response, "cost", None)
-        rollup.add(
-            getattr(usage, "prompt_tokens", None),
-            getattr(usage, "completion_tokens", None),
-            float(cost) if isinstance(cost, (int, float)) else None,
-        )
+        rollup.add(*used)
 
 
 def _choices_json(choices: Any) -> str:
@@ -241,7 +248,7 @@ def llm_patches(telemetry: Telemetry) -> list[Patch]:
         response = wrapped(*args, **kwargs)  # openai-v2's span is the call's one span; the roll-up is still ours
         try:
             if cache is None or not cache.answered_from_cache():
-                add_to_rollup(response)
+                add_to_rollup(response_usage(response))
         except Exception:
             logger.debug("ag2 instrumentation failed to count a response", exc_info=True)
         return response
