@@ -46,6 +46,7 @@ from opentelemetry_instrumentation_ag2.patching import Patch, WhenImported
 from opentelemetry_instrumentation_ag2.reply_swaps import ReplyFunctionSwaps
 from opentelemetry_instrumentation_ag2.signals import Signals
 from opentelemetry_instrumentation_ag2.spans import Telemetry
+from opentelemetry_instrumentation_ag2.tool_failures import ToolFunctions
 from opentelemetry_instrumentation_ag2.version import __version__
 
 __all__ = ["AG2Instrumentor", "__version__"]
@@ -71,6 +72,7 @@ class AG2Instrumentor(BaseInstrumentor):
         self._patches: list[Patch] = []
         self._threads = ThreadContextCarrier()
         self._swaps = ReplyFunctionSwaps()
+        self._tools = ToolFunctions()
         self._a2a_import = WhenImported(A2A_PACKAGE)
         self._telemetry: Telemetry | None = None
         self._signals: tuple[Any, Any, Signals] | None = None
@@ -96,7 +98,7 @@ class AG2Instrumentor(BaseInstrumentor):
         self._telemetry = telemetry
         swaps = self._swaps = ReplyFunctionSwaps()
         swaps.add(ConversableAgent.a_generate_oai_reply, run_sync_reply_in_context)
-        agent_spans = AgentSpans(telemetry, swaps)
+        agent_spans = AgentSpans(telemetry, swaps, self._tools)
         patches = [
             Patch(
                 "autogen.agentchat.conversable_agent",
@@ -133,6 +135,7 @@ class AG2Instrumentor(BaseInstrumentor):
         self._patches = []
         self._threads.uninstall()
         self._swaps.restore_all()
+        self._tools.restore_all()
         if self._telemetry is not None:
             self._telemetry.enabled = False
             self._telemetry = None

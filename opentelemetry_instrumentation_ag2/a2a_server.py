@@ -6,6 +6,10 @@
 * ``AutogenAgentExecutor.execute`` (where AG2 really runs the served agent, without ``generate_reply``)
   makes ``conversation {agent} → invoke_agent {agent}`` under it and puts the A2A task and context ids
   on the ``a2a-execution`` span; an agent failure marks that span ERROR although HTTP says 200.
+
+An app built before ``instrument()`` has no middleware: its ``execute`` makes the ``a2a-execution`` span
+itself, from the request headers a2a-sdk hands the executor. The middleware of an app built in an earlier
+``instrument()`` session traces for the current one.
 """
 
 from __future__ import annotations
@@ -32,6 +36,12 @@ EXECUTOR_MODULE = "autogen.a2a.agent_executor"
 MAX_BODY_PEEK = 64 * 1024
 _RPC_METHOD = re.compile(r"^[A-Za-z][A-Za-z0-9_./-]{0,63}$")
 _SERVER_SPAN = context.create_key("ag2-a2a-server-span")
+
+
+class _Current:
+    """The telemetry of the current ``instrument()`` session, which every app's middleware traces for."""
+
+    telemetry: Telemetry | None = None
 
 
 class _AsgiHeaders(Getter[dict]):
@@ -67,19 +77,26 @@ def _rpc_method(body: bytes) -> str | None:
     return method if isinstance(method, str) and _RPC_METHOD.match(method) else None
 
 
+def _caller_context(carrier: Any, getter: Any = None) -> context.Context | None:
+    """The caller's context from the request headers; ``None`` (the current one) when an outer server
+    instrumentation has already continued the caller's trace."""
+    if trace.get_current_span().get_span_context().is_valid:
+        return None
+    if getter is None:
+        return propagate.extract(carrier, context=context.Context())
+    return propagate.extract(carrier, getter=getter, context=context.Context())
+
+
 class A2AServerMiddleware:
     """Pure-ASGI middleware making the ``a2a-execution`` SERVER span of every HTTP request."""
 
-    def __init__(self, app: Any, telemetry: Telemetry, routes_of: Any = None) -> None:
+    def __init__(self, app: Any, routes_of: Any = None) -> None:
         self.app = app
-        self.telemetry = telemetry
         self.routes_of = routes_of
 
     def describe(self, _: Any, args: tuple, kwargs: dict) -> SpanStart:
         (scope,) = args
-        current = trace.get_current_span().get_span_context()
-        # continue the caller's trace; an outer server instrumentation has already done so
-        parent = None if current.is_valid else propagate.extract(scope, getter=_HEADERS, context=context.Context())
+        parent = _caller_context(scope, _HEADERS)
         attributes: dict[str, Any] = {
             attr.HTTP_REQUEST_METHOD: scope.get("method", "_OTHER"),
             attr.URL_PATH: scope.get("path", ""),
@@ -103,10 +120,11 @@ class A2AServerMiddleware:
         )
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope.get("type") != "http":
+        telemetry = _Current.telemetry
+        if scope.get("type") != "http" or telemetry is None:
             await self.app(scope, receive, send)
             return
-        active = self.telemetry.begin(self.describe, None, (scope,), {})
+        active = telemetry.begin(self.describe, None, (scope,), {})
         if active is None:
             await self.app(scope, receive, send)
             return
@@ -156,14 +174,29 @@ class ServedAgentSpans:
     def turn(self, agent: Any, args: tuple, kwargs: dict) -> SpanStart:
         return self.agent_spans.agent_turn(agent, (), {})
 
+    def execution(self, agent: Any, args: tuple, kwargs: dict) -> SpanStart:
+        """``a2a-execution`` for a request no middleware saw (an app built before ``instrument()``)."""
+        request = args[0] if args else kwargs["context"]
+        headers = getattr(getattr(request, "call_context", None), "state", None) or {}
+        return SpanStart(
+            attr.A2A_EXECUTION_SPAN,
+            {},
+            SpanKind.SERVER,
+            parent=_caller_context(headers.get("headers") or {}),
+            context_values={_SERVER_SPAN: THIS_SPAN},
+        )
+
     async def execute(self, wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
         """wrapt wrapper for ``AutogenAgentExecutor.execute``."""
         agent = getattr(getattr(instance, "agent", None), "agent", None)
         if agent is None:
             return await wrapped(*args, **kwargs)
-        server_span: trace.Span | None = context.get_value(_SERVER_SPAN)  # type: ignore[assignment]
-        self._annotate_server_span(server_span, args, kwargs)
         with ExitStack() as spans:
+            server_span: trace.Span | None = context.get_value(_SERVER_SPAN)  # type: ignore[assignment]
+            if server_span is None:
+                execution = self.telemetry.begin(self.execution, agent, args, kwargs)
+                server_span = execution and spans.enter_context(execution).span
+            self._annotate_server_span(server_span, args, kwargs)
             spans.enter_context(self.telemetry.span(self.conversation, agent, args, kwargs))
             spans.enter_context(self.telemetry.span(self.turn, agent, args, kwargs))
             try:
@@ -187,18 +220,14 @@ class ServedAgentSpans:
             logger.debug("ag2 instrumentation failed to read the A2A request", exc_info=True)
 
 
-def add_server_middleware(telemetry: Telemetry) -> Any:
+def add_server_middleware(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
     """wrapt wrapper for ``A2aAgentServer.build``: the built app gets :class:`A2AServerMiddleware`."""
-
-    def wrapper(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
-        app = wrapped(*args, **kwargs)
-        try:
-            app.add_middleware(A2AServerMiddleware, telemetry=telemetry, routes_of=app)
-        except Exception:
-            logger.debug("ag2 instrumentation could not add its middleware to %r", app, exc_info=True)
-        return app
-
-    return wrapper
+    app = wrapped(*args, **kwargs)
+    try:
+        app.add_middleware(A2AServerMiddleware, routes_of=app)
+    except Exception:
+        logger.debug("ag2 instrumentation could not add its middleware to %r", app, exc_info=True)
+    return app
 
 
 def a2a_server_patches(telemetry: Telemetry, agent_spans: AgentSpans) -> list[Patch]:
@@ -207,10 +236,10 @@ def a2a_server_patches(telemetry: Telemetry, agent_spans: AgentSpans) -> list[Pa
         import autogen.a2a  # noqa: F401
     except ImportError:
         return []
-    middleware = add_server_middleware(telemetry)
+    _Current.telemetry = telemetry
     served = ServedAgentSpans(telemetry, agent_spans)
     return [
-        Patch(SERVER_MODULE, "A2aAgentServer.build_starlette_app", middleware),
-        Patch(SERVER_MODULE, "A2aAgentServer.build", middleware),
+        Patch(SERVER_MODULE, "A2aAgentServer.build_starlette_app", add_server_middleware),
+        Patch(SERVER_MODULE, "A2aAgentServer.build", add_server_middleware),
         Patch(EXECUTOR_MODULE, "AutogenAgentExecutor.execute", served.execute),
     ]

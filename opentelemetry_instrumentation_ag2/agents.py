@@ -13,6 +13,7 @@ from opentelemetry_instrumentation_ag2.patching import Patch
 from opentelemetry_instrumentation_ag2.reply_swaps import ReplyFunctionSwaps
 from opentelemetry_instrumentation_ag2.signals import Measure
 from opentelemetry_instrumentation_ag2.spans import ActiveSpan, SpanStart, Telemetry, current_agent
+from opentelemetry_instrumentation_ag2.tool_failures import TOOL_CALL, ToolCall, ToolFunctions
 from opentelemetry_instrumentation_ag2.usage import USAGE, new_usage
 
 AGENT_MODULE = "autogen.agentchat.conversable_agent"
@@ -39,9 +40,10 @@ def _arg(args: tuple, kwargs: dict, index: int, name: str, default: Any = None) 
 class AgentSpans:
     """Describes and finishes the spans of ``ConversableAgent`` methods."""
 
-    def __init__(self, telemetry: Telemetry, swaps: ReplyFunctionSwaps) -> None:
+    def __init__(self, telemetry: Telemetry, swaps: ReplyFunctionSwaps, tools: ToolFunctions) -> None:
         self.telemetry = telemetry
         self.swaps = swaps
+        self.tools = tools
 
     @property
     def _content(self) -> bool:
@@ -203,7 +205,16 @@ class AgentSpans:
         call_id = _arg(args, kwargs, 1, "call_id")
         if call_id:
             attributes[attr.GEN_AI_TOOL_CALL_ID] = call_id
-        start = SpanStart(f"execute_tool {name}", attributes, measure=Measure.TOOL, event_name=attr.EVENT_TOOL_DETAILS)
+        self.tools.prepare(agent, name)
+        call = ToolCall()
+        start = SpanStart(
+            f"execute_tool {name}",
+            attributes,
+            call=call,
+            context_values={TOOL_CALL: call},
+            measure=Measure.TOOL,
+            event_name=attr.EVENT_TOOL_DETAILS,
+        )
         if self._content:
             start.content[attr.GEN_AI_TOOL_CALL_ARGUMENTS] = text(func_call.get("arguments", "{}"))
         return start
@@ -212,7 +223,11 @@ class AgentSpans:
         succeeded, outcome = result
         message = (outcome or {}).get("content")
         if not succeeded:
-            span.fail(tool_error_type(span.attributes.get(attr.GEN_AI_TOOL_NAME), message))
+            raised = span.call.exception
+            if raised is not None:
+                span.fail_with(raised)
+            else:
+                span.fail(tool_error_type(span.attributes.get(attr.GEN_AI_TOOL_NAME), message))
         if self._content:
             span.set_content(attr.GEN_AI_TOOL_CALL_RESULT, text(message))
 

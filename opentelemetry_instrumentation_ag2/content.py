@@ -1,9 +1,34 @@
-"""Message content in the GenAI conventions' JSON shape, built only when content capture is on."""
+"""Message content in the GenAI conventions' JSON shape, built only when content capture is on.
+
+The serialisers return ``None`` for a value they cannot serialise (say, a part whose ``__str__`` raises):
+that one attribute or event field is left out, and the span is made as always.
+"""
 
 from __future__ import annotations
 
+import functools
 import json
-from typing import Any
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+logger = logging.getLogger(__name__)
+
+_Result = TypeVar("_Result")
+
+
+def or_none(serialise: Callable[..., _Result]) -> Callable[..., _Result | None]:
+    """Decorate a content serialiser: ``None`` instead of an exception."""
+
+    @functools.wraps(serialise)
+    def safely(*args: Any, **kwargs: Any) -> _Result | None:
+        try:
+            return serialise(*args, **kwargs)
+        except Exception:
+            logger.debug("ag2 instrumentation left out content it could not serialise", exc_info=True)
+            return None
+
+    return safely
 
 
 def _arguments(raw: Any) -> Any:
@@ -53,11 +78,13 @@ def to_otel_message(message: dict[str, Any] | str | None, role: str = "user") ->
     return {"role": role, "parts": message_parts(message)}
 
 
+@or_none
 def messages_json(messages: list[Any], role: str = "user") -> str:
     """A list of messages as the JSON string of ``gen_ai.input.messages`` / ``gen_ai.output.messages``."""
     return json.dumps([to_otel_message(message, role) for message in messages], default=str)
 
 
+@or_none
 def output_json(reply: Any, finish_reason: str | None = None) -> str:
     """An agent's or model's reply as ``gen_ai.output.messages`` JSON."""
     message = to_otel_message(reply, "assistant")
@@ -66,6 +93,7 @@ def output_json(reply: Any, finish_reason: str | None = None) -> str:
     return json.dumps([message], default=str)
 
 
+@or_none
 def text(value: Any) -> str:
     """Any captured value as a string attribute."""
     return value if isinstance(value, str) else json.dumps(value, default=str)

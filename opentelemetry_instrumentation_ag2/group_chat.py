@@ -21,7 +21,13 @@ from opentelemetry_instrumentation_ag2 import scopes
 from opentelemetry_instrumentation_ag2.agents import AgentSpans
 from opentelemetry_instrumentation_ag2.patching import Patch
 from opentelemetry_instrumentation_ag2.reply_swaps import ReplyFunctionSwaps, as_method
-from opentelemetry_instrumentation_ag2.spans import ActiveSpan, SpanStart, Telemetry, current_conversation_span
+from opentelemetry_instrumentation_ag2.spans import (
+    THIS_SPAN,
+    ActiveSpan,
+    SpanStart,
+    Telemetry,
+    current_conversation_span,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +75,11 @@ def handoff_reason(kwargs: dict) -> str:
     return f"group_after_work:{type(kwargs.get('group_after_work')).__name__}"
 
 
+def _traced_by_ag2_itself(groupchat: Any) -> bool:
+    """Whether AG2's own tracing (``instrument_pattern``) makes this LLM-based selection's span itself."""
+    return groupchat.speaker_selection_method == "auto" and hasattr(groupchat._auto_select_speaker, "__otel_wrapped__")
+
+
 class GroupChatSpans:
     """Describes and finishes the spans and attributes of group chats."""
 
@@ -87,7 +98,7 @@ class GroupChatSpans:
 
     def selection(self, groupchat: Any, args: tuple, kwargs: dict) -> SpanStart:
         last_speaker = args[0] if args else kwargs.get("last_speaker")
-        return SpanStart(
+        start = SpanStart(
             attr.SPEAKER_SELECTION_SPAN,
             {
                 attr.AG2_SPAN_TYPE: attr.SPAN_TYPE_SPEAKER_SELECTION,
@@ -95,9 +106,12 @@ class GroupChatSpans:
                 attr.AG2_SPEAKER_SELECTION_METHOD: _method_name(groupchat.speaker_selection_method),
                 attr.AG2_SPEAKER_SELECTION_LAST_SPEAKER: _name(last_speaker),
             },
-            context_values={scopes.SELECTING_SPEAKER: True},
+            context_values={scopes.SELECTING_SPEAKER: THIS_SPAN},
             expected=self.no_speaker,
         )
+        if _traced_by_ag2_itself(groupchat):
+            start.adopt = trace.INVALID_SPAN  # its own speaker_selection span, made inside this call, is the one
+        return start
 
     @staticmethod
     def selected(span: ActiveSpan, agent: Any) -> None:
@@ -108,7 +122,7 @@ class GroupChatSpans:
         result = wrapped(*args, **kwargs)
         if scopes.selecting_speaker():
             try:
-                trace.get_current_span().set_attribute(
+                scopes.selection_span().set_attribute(
                     attr.AG2_SPEAKER_SELECTION_CANDIDATES, [_name(agent) for agent in result[1]]
                 )
             except Exception:
@@ -125,7 +139,7 @@ class GroupChatSpans:
             logger.debug("ag2 instrumentation failed to read the handoff state", exc_info=True)
             reason = None
         target = wrapped(*args, **kwargs)
-        span = trace.get_current_span()
+        span = scopes.selection_span()
         span.set_attribute(attr.AG2_HANDOFF_SOURCE, _name(kwargs.get("last_speaker")))
         span.set_attribute(attr.AG2_HANDOFF_TARGET, _name(target))
         if target is None:  # AG2 ends the chat by raising "no eligible speaker"

@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 from opentelemetry.trace import SpanKind
 
 from opentelemetry_instrumentation_ag2 import attributes as attr
-from opentelemetry_instrumentation_ag2.content import message_parts, messages_json, text
+from opentelemetry_instrumentation_ag2.content import message_parts, messages_json, or_none, text
 from opentelemetry_instrumentation_ag2.models import (
     answered_by,
     call_parameters,
@@ -80,6 +80,7 @@ def new_input(messages: list[Any]) -> list[Any]:
     return [m for m in messages if not (isinstance(m, dict) and m.get("role") == "system")]
 
 
+@or_none
 def _system_instructions(messages: list[Any]) -> list[dict[str, Any]]:
     return [
         part
@@ -222,7 +223,8 @@ def add_to_rollup(used: ResponseUsage) -> None:
         rollup.add(*used)
 
 
-def _choices_json(choices: Any) -> str:
+@or_none
+def _choices_json(choices: Any) -> str | None:
     outputs = []
     for choice in choices:
         message = getattr(choice, "message", None)

@@ -1,18 +1,75 @@
-"""Class-level wrapt patches, applied and undone as one list, and patching deferred until a module is imported."""
+"""Class-level wrapt patches, applied and undone as one list, and patching deferred until a module is imported.
+
+Every wrapper the instrumentor puts in place is a :class:`PatchedFunction`: AG2 keeps functions in its agents
+(reply functions, tool maps), so the wrappers must copy, deep-copy and pickle as the functions they wrap do.
+"""
 
 from __future__ import annotations
 
+import copy
 import importlib
 import logging
+import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import reduce
 from types import ModuleType
+from typing import Any
 
 from opentelemetry.instrumentation.utils import unwrap
-from wrapt import register_post_import_hook, wrap_function_wrapper
+from wrapt import BoundFunctionWrapper, FunctionWrapper, register_post_import_hook, wrap_object
 
 logger = logging.getLogger(__name__)
+
+
+def original_function(module: str, qualname: str) -> Any:
+    """The function at ``module.qualname``, without the instrumentor's wrapper (how a wrapper unpickles)."""
+    found = reduce(getattr, qualname.split("."), importlib.import_module(module))
+    while isinstance(found, (PatchedFunction, BoundPatchedFunction)):
+        found = found.__wrapped__
+    return found
+
+
+class _CopiesAsTheFunction:
+    """``copy``, ``deepcopy`` and ``pickle`` treat the wrapper as the function it wraps.
+
+    A function is its own copy (``copy`` treats functions as atomic), so the wrapper is too and a copied
+    agent stays traced; a wrapped function pickles by reference, unwrapped; a wrapped bound method copies
+    and pickles as the bound method.
+    """
+
+    __wrapped__: Any
+
+    def __copy__(self) -> Any:
+        return self
+
+    def __deepcopy__(self, memo: dict) -> Any:
+        if getattr(self.__wrapped__, "__self__", None) is not None:
+            return copy.deepcopy(self.__wrapped__, memo)
+        return self
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        function = self.__wrapped__
+        if getattr(function, "__self__", None) is not None:
+            return function.__reduce_ex__(protocol)
+        module, qualname = function.__module__, function.__qualname__
+        try:
+            resolved = original_function(module, qualname)
+        except (ImportError, AttributeError):
+            resolved = None
+        if resolved is not function:  # as pickle says of a function it cannot find by name
+            raise pickle.PicklingError(f"Can't pickle {function!r}: it's not found as {module}.{qualname}")
+        return original_function, (module, qualname)
+
+
+class BoundPatchedFunction(_CopiesAsTheFunction, BoundFunctionWrapper):
+    """A :class:`PatchedFunction` bound to an instance or class."""
+
+
+class PatchedFunction(_CopiesAsTheFunction, FunctionWrapper):
+    """The wrapt ``FunctionWrapper`` of every patch: copies and pickles as the wrapped function does."""
+
+    __bound_function_wrapper__ = BoundPatchedFunction
 
 
 @dataclass(frozen=True)
@@ -37,7 +94,7 @@ class Patch:
         except (ImportError, AttributeError):
             logger.debug("ag2 instrumentation: %s.%s not available", self.module, self.target)
             return False
-        wrap_function_wrapper(module, self.target, self.wrapper)
+        wrap_object(module, self.target, PatchedFunction, (self.wrapper,))
         return True
 
     def remove(self) -> None:

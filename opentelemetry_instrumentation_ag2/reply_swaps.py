@@ -14,9 +14,9 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from wrapt import BoundFunctionWrapper, FunctionWrapper
+from opentelemetry_instrumentation_ag2.patching import BoundPatchedFunction, PatchedFunction
 
-_WRAPPERS = (FunctionWrapper, BoundFunctionWrapper)
+_WRAPPERS = (PatchedFunction, BoundPatchedFunction)
 
 
 def as_method(wrapper: Callable) -> Callable:
@@ -40,8 +40,8 @@ class ReplyFunctionSwaps:
         """Prepared agents by ``id`` (a cheaper test than a ``WeakSet``'s); an entry leaves with its agent."""
 
     def add(self, original: Callable, wrapper: Callable) -> None:
-        """Replace ``original`` by ``FunctionWrapper(original, wrapper)`` in every agent prepared from now on."""
-        self._replacements[original] = FunctionWrapper(original, wrapper)
+        """Replace ``original`` by ``PatchedFunction(original, wrapper)`` in every agent prepared from now on."""
+        self._replacements[original] = PatchedFunction(original, wrapper)
 
     def prepare(self, agent: Any) -> None:
         """Swap this agent's entries once; a cheap membership test afterwards."""

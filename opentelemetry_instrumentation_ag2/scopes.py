@@ -5,13 +5,14 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from opentelemetry import context
+from opentelemetry import context, trace
 
 GROUP_MANAGER = context.create_key("ag2-group-manager")
 """The ``GroupChatManager`` whose ``conversation`` span is current: its own turn and ``run_chat`` add no span."""
 
 SELECTING_SPEAKER = context.create_key("ag2-selecting-speaker")
-"""Set inside ``speaker_selection``: AG2's internal selection chat shows only the selecting agent's turn."""
+"""The ``speaker_selection`` span, set inside it: AG2's internal selection chat shows only the selecting
+agent's turn."""
 
 SELECTION_CHECKER = "checking_agent"
 """The name of the agent AG2 creates to validate a selected speaker's name."""
@@ -35,3 +36,8 @@ def managing(agent: Any) -> bool:
 def selecting_speaker() -> bool:
     """Whether a speaker selection is under way in the current context."""
     return bool(context.get_value(SELECTING_SPEAKER))
+
+
+def selection_span() -> trace.Span:
+    """The ``speaker_selection`` span under way (a non-recording one when there is none)."""
+    return context.get_value(SELECTING_SPEAKER) or trace.INVALID_SPAN  # type: ignore[return-value]

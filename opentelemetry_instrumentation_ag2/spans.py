@@ -22,7 +22,7 @@ from opentelemetry import context, trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from opentelemetry.util.types import AttributeValue
 
-from opentelemetry_instrumentation_ag2.attributes import ERROR_TYPE, GEN_AI_CONVERSATION_ID
+from opentelemetry_instrumentation_ag2.attributes import AG2_SPAN_TYPE, ERROR_TYPE, GEN_AI_CONVERSATION_ID
 from opentelemetry_instrumentation_ag2.config import Settings
 from opentelemetry_instrumentation_ag2.signals import Measure, Signals
 
@@ -71,6 +71,9 @@ class SpanStart:
     """The log event carrying this operation's content in the EVENT capture modes."""
     on_end: Callable[[ActiveSpan], None] | None = None
     """Called just before the span ends, success or failure (roll-ups)."""
+    adopt: Span | None = None
+    """A span someone else made of this very operation (AG2's own tracing): annotated, not started or ended
+    by us; ``INVALID_SPAN`` to make no span at all and only set the context values."""
 
 
 Describe = Callable[[Any, tuple, dict], "SpanStart | None"]
@@ -106,13 +109,35 @@ def record_exception(span: Span, exc: BaseException) -> None:
     mark_failed(span, fq_exception_type(exc), f"{type(exc).__name__}: {exc}")
 
 
-def _made_by_ag2_itself(name: str) -> bool:
-    """Whether the current span is AG2's own tracing of this very operation (``autogen.opentelemetry``)."""
+def ag2_own_span_of(start: SpanStart) -> Span | None:
+    """AG2's own span of this very operation (``autogen.opentelemetry``), when it is the current span."""
     if AG2_OWN_TRACING_MODULE not in sys.modules:
-        return False
+        return None
     current = trace.get_current_span()
-    scope = getattr(current, "instrumentation_scope", None)
-    return getattr(scope, "name", None) == AG2_OWN_TRACING_SCOPE and getattr(current, "name", None) == name
+    if getattr(getattr(current, "instrumentation_scope", None), "name", None) != AG2_OWN_TRACING_SCOPE:
+        return None
+    operation = (getattr(current, "attributes", None) or {}).get(AG2_SPAN_TYPE)
+    return current if operation is not None and operation == start.attributes.get(AG2_SPAN_TYPE) else None
+
+
+_reported_failures: set[str] = set()
+
+
+def report_telemetry_failure(what: str) -> None:
+    """Log a failure of the telemetry pipeline (e.g. a span processor that raises) once, not per span."""
+    if what not in _reported_failures:
+        _reported_failures.add(what)
+        logger.warning("ag2 instrumentation: %s; the application goes on untouched", what, exc_info=True)
+    else:
+        logger.debug("ag2 instrumentation: %s", what, exc_info=True)
+
+
+def end_span(span: Span) -> None:
+    """End a span; what a span processor raises on ending it is logged, never passed to the application."""
+    try:
+        span.end()
+    except Exception:
+        report_telemetry_failure("a span processor failed to end a span")
 
 
 class ActiveSpan:
@@ -135,12 +160,16 @@ class ActiveSpan:
         self.content: dict[str, AttributeValue] = {}
         span_attributes = start.attributes
         if start.content:
+            captured = {key: value for key, value in start.content.items() if value is not None}
             if telemetry.settings.content_on_spans:
-                span_attributes = {**start.attributes, **start.content}
+                span_attributes = {**start.attributes, **captured}
             if telemetry.settings.content_in_events:
-                self.content.update(start.content)
-        self.span = telemetry.tracer.start_span(start.name, parent, start.kind, span_attributes)
-        ctx = trace.set_span_in_context(self.span, parent)
+                self.content.update(captured)
+        if start.adopt is None:
+            self.span = telemetry.tracer.start_span(start.name, parent, start.kind, span_attributes)
+            ctx = trace.set_span_in_context(self.span, parent)
+        else:
+            self.span, ctx = start.adopt, parent
         values = {}
         if start.context_values:
             values = {key: self.span if value is THIS_SPAN else value for key, value in start.context_values.items()}
@@ -169,8 +198,11 @@ class ActiveSpan:
         self.attributes.update(attributes)
         self.span.set_attributes(attributes)
 
-    def set_content(self, key: str, value: AttributeValue) -> None:
-        """Message content: onto the span and/or into the operation's event, as the capture mode says."""
+    def set_content(self, key: str, value: AttributeValue | None) -> None:
+        """Message content: onto the span and/or into the operation's event, as the capture mode says
+        (``None``, content that could not be serialised, is left out)."""
+        if value is None:
+            return
         settings = self._telemetry.settings
         if settings.content_on_spans:
             self.span.set_attribute(key, value)
@@ -181,6 +213,11 @@ class ActiveSpan:
         """Mark the operation failed without an exception."""
         self.attributes[ERROR_TYPE] = error_type
         mark_failed(self.span, error_type, description)
+
+    def fail_with(self, exc: BaseException) -> None:
+        """Mark the operation failed by an exception AG2 caught and turned into a value (a tool's)."""
+        self.attributes[ERROR_TYPE] = fq_exception_type(exc)
+        record_exception(self.span, exc)
 
     def finish(self, finish: Finish, result: Any) -> None:
         """Read the wrapped call's result onto the span; a failure here is telemetry's, not the app's."""
@@ -197,7 +234,10 @@ class ActiveSpan:
             start = self._start
             if exc is not None and not isinstance(exc, start.expected):
                 self.attributes[ERROR_TYPE] = fq_exception_type(exc)
-                record_exception(self.span, exc)
+                if start.adopt is None:
+                    record_exception(self.span, exc)
+                else:  # its maker records the exception as it leaves; the type is ours to add
+                    self.span.set_attribute(ERROR_TYPE, self.attributes[ERROR_TYPE])
             if start.on_end is not None:
                 start.on_end(self)
             signals = self._telemetry.signals
@@ -209,7 +249,8 @@ class ActiveSpan:
             logger.debug("ag2 instrumentation failed to complete a span", exc_info=True)
         finally:
             context.detach(self._token)
-            self.span.end()
+            if self._start.adopt is None:
+                end_span(self.span)
 
 
 class Telemetry:
@@ -231,11 +272,13 @@ class Telemetry:
             return None
         try:
             start = describe(instance, args, kwargs)
-            if start is None or _made_by_ag2_itself(start.name):
+            if start is None:
                 return None
+            if start.adopt is None:
+                start.adopt = ag2_own_span_of(start)
             return ActiveSpan(self, start, current)
         except Exception:
-            logger.debug("ag2 instrumentation failed to start a span", exc_info=True)
+            report_telemetry_failure("failed to start a span")
             return None
 
     def span(self, describe: Describe, instance: Any, args: tuple, kwargs: dict) -> AbstractContextManager:

@@ -156,7 +156,11 @@ def test_tool_call_and_failing_tool(instrument, span_exporter, llm):
 
     failed = one(spans, "execute_tool broken_tool")
     assert failed.status.status_code is StatusCode.ERROR
-    assert failed.attributes["error.type"] == "ToolExecutionError"
+    assert failed.attributes["error.type"] == "ValueError"  # the tool's own exception, although AG2 caught it
+    (raised,) = [event for event in failed.events if event.name == "exception"]
+    assert raised.attributes["exception.type"] == "ValueError"
+    assert raised.attributes["exception.message"] == "disk on fire"
+    assert "in broken_tool" in raised.attributes["exception.stacktrace"]
     assert failed.attributes["gen_ai.tool.call.id"] == "call_bad"
     chats = by_name(spans, "chat gpt-4o-mini")
     assert [c.attributes["gen_ai.response.finish_reasons"] for c in chats] == [("tool_calls",)] * 2 + [("stop",)]
