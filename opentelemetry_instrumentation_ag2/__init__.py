@@ -1,4 +1,5 @@
-"""OpenTelemetry instrumentation for AG2 multi-agent systems (``import autogen``).
+"""OpenTelemetry instrumentation for AG2 multi-agent systems: the classic ``import autogen`` line and AG2 1.x
+(``import ag2``).
 
 Traces conversations, agent turns, LLM calls, tool and code execution and human input, with
 no change to the application.
@@ -34,27 +35,17 @@ from opentelemetry.metrics import get_meter
 from opentelemetry.semconv.schemas import Schemas
 from opentelemetry.trace import get_tracer
 
-from opentelemetry_instrumentation_ag2.a2a_client import a2a_client_patches, quiet_a2a_sdk_tracing
-from opentelemetry_instrumentation_ag2.a2a_server import a2a_server_patches
-from opentelemetry_instrumentation_ag2.agents import AgentSpans, agent_patches
+from opentelemetry_instrumentation_ag2.classic import ClassicLine
 from opentelemetry_instrumentation_ag2.config import Settings
-from opentelemetry_instrumentation_ag2.context_carry import ThreadContextCarrier, run_sync_reply_in_context
-from opentelemetry_instrumentation_ag2.group_chat import group_chat_patches
-from opentelemetry_instrumentation_ag2.llm import llm_patches
 from opentelemetry_instrumentation_ag2.package import _instruments, _instruments_any
-from opentelemetry_instrumentation_ag2.patching import Patch, WhenImported
-from opentelemetry_instrumentation_ag2.reply_swaps import ReplyFunctionSwaps
 from opentelemetry_instrumentation_ag2.signals import Signals
 from opentelemetry_instrumentation_ag2.spans import Telemetry
-from opentelemetry_instrumentation_ag2.tool_failures import ToolFunctions
+from opentelemetry_instrumentation_ag2.v1 import V1Line
 from opentelemetry_instrumentation_ag2.version import __version__
 
 __all__ = ["AG2Instrumentor", "__version__"]
 
 logger = logging.getLogger(__name__)
-
-A2A_PACKAGE = "autogen.a2a"
-"""Patched once the application imports it: an application without A2A never loads a2a-sdk, starlette, uvicorn."""
 
 
 class AG2Instrumentor(BaseInstrumentor):
@@ -67,13 +58,10 @@ class AG2Instrumentor(BaseInstrumentor):
 
     def __init__(self) -> None:
         super().__init__()
-        if hasattr(self, "_patches"):
+        if hasattr(self, "_lines"):
             return  # a singleton: AG2Instrumentor() hands back the instance that holds the patches
-        self._patches: list[Patch] = []
-        self._threads = ThreadContextCarrier()
-        self._swaps = ReplyFunctionSwaps()
-        self._tools = ToolFunctions()
-        self._a2a_import = WhenImported(A2A_PACKAGE)
+        self._lines = (ClassicLine(), V1Line())
+        self._instrumented: list[ClassicLine | V1Line] = []
         self._telemetry: Telemetry | None = None
         self._signals: tuple[Any, Any, Signals] | None = None
 
@@ -85,9 +73,9 @@ class AG2Instrumentor(BaseInstrumentor):
         return get_dependency_conflicts(_instruments, _instruments_any)
 
     def _instrument(self, **kwargs: Any) -> None:
-        quiet_a2a_sdk_tracing()  # before anything imports a2a-sdk
-        from autogen.agentchat.conversable_agent import ConversableAgent
-
+        lines = [line for line in self._lines if line.importable()]
+        if not lines:
+            raise ModuleNotFoundError("neither AG2 line (autogen, ag2) is importable")
         schema_url = Schemas.V1_37_0.value
         tracer = get_tracer(__name__, __version__, kwargs.get("tracer_provider"), schema_url=schema_url)
         telemetry = Telemetry(
@@ -96,27 +84,9 @@ class AG2Instrumentor(BaseInstrumentor):
             Settings.from_env(kwargs.get("capture_message_content")),
         )
         self._telemetry = telemetry
-        swaps = self._swaps = ReplyFunctionSwaps()
-        swaps.add(ConversableAgent.a_generate_oai_reply, run_sync_reply_in_context)
-        agent_spans = AgentSpans(telemetry, swaps, self._tools)
-        patches = [
-            Patch(
-                "autogen.agentchat.conversable_agent",
-                "ConversableAgent.a_generate_oai_reply",
-                run_sync_reply_in_context,
-            ),
-            *agent_patches(agent_spans),
-            *group_chat_patches(telemetry, agent_spans, swaps),
-            *llm_patches(telemetry),
-        ]
-        self._patches = [patch for patch in patches if patch.apply()]
-        self._threads.install()
-
-        def instrument_a2a() -> None:
-            a2a_patches = [*a2a_client_patches(telemetry, swaps), *a2a_server_patches(telemetry, agent_spans)]
-            self._patches += [patch for patch in a2a_patches if patch.apply()]
-
-        self._a2a_import.arm(instrument_a2a)
+        for line in lines:
+            line.instrument(telemetry)
+            self._instrumented.append(line)
 
     def _signals_for(self, meter_provider: Any, logger_provider: Any) -> Signals:
         """The metric instruments and event logger for these providers, made once (the API's proxy providers
@@ -129,13 +99,9 @@ class AG2Instrumentor(BaseInstrumentor):
         return self._signals[2]
 
     def _uninstrument(self, **kwargs: Any) -> None:
-        self._a2a_import.disarm()
-        for patch in self._patches:
-            patch.remove()
-        self._patches = []
-        self._threads.uninstall()
-        self._swaps.restore_all()
-        self._tools.restore_all()
+        for line in self._instrumented:
+            line.uninstrument()
+        self._instrumented = []
         if self._telemetry is not None:
             self._telemetry.enabled = False
             self._telemetry = None

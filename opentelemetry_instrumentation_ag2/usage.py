@@ -19,7 +19,8 @@ class Usage:
     parent: Usage | None = None
     input_tokens: int = 0
     output_tokens: int = 0
-    cost: float = 0.0
+    cost: float | None = None
+    """``None`` until a call reports a cost (AG2 1.x reports none)."""
     calls: int = 0
 
     def add(self, input_tokens: int | None, output_tokens: int | None, cost: float | None) -> None:
@@ -29,7 +30,8 @@ class Usage:
             usage.calls += 1
             usage.input_tokens += input_tokens or 0
             usage.output_tokens += output_tokens or 0
-            usage.cost += cost or 0.0
+            if cost is not None:
+                usage.cost = (usage.cost or 0.0) + cost
             usage = usage.parent
 
     def write(self, span: Any) -> None:
@@ -37,7 +39,8 @@ class Usage:
         if self.calls:
             span.set_attribute(attr.GEN_AI_USAGE_INPUT_TOKENS, self.input_tokens)
             span.set_attribute(attr.GEN_AI_USAGE_OUTPUT_TOKENS, self.output_tokens)
-            span.set_attribute(attr.AG2_USAGE_COST, self.cost)
+            if self.cost is not None:
+                span.set_attribute(attr.AG2_USAGE_COST, self.cost)
 
 
 def new_usage() -> Usage:

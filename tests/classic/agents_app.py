@@ -1,7 +1,7 @@
 """The local half of the seed's ``client.py``, with a scripted model standing in for gpt-4o-mini.
 
 Used in-process by the tests and as a script under ``opentelemetry-instrument``:
-``python -m tests.agents_app BASE_URL``.
+``python -m tests.classic.agents_app BASE_URL``.
 """
 
 from __future__ import annotations

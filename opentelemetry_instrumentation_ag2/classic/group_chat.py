@@ -14,13 +14,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from opentelemetry import trace
-
 from opentelemetry_instrumentation_ag2 import attributes as attr
-from opentelemetry_instrumentation_ag2 import scopes
-from opentelemetry_instrumentation_ag2.agents import AgentSpans
+from opentelemetry_instrumentation_ag2.classic import scopes
+from opentelemetry_instrumentation_ag2.classic.agents import AgentSpans
+from opentelemetry_instrumentation_ag2.classic.own_tracing import OwnTracingSetAside
+from opentelemetry_instrumentation_ag2.classic.reply_swaps import ReplyFunctionSwaps, as_method
 from opentelemetry_instrumentation_ag2.patching import Patch
-from opentelemetry_instrumentation_ag2.reply_swaps import ReplyFunctionSwaps, as_method
 from opentelemetry_instrumentation_ag2.spans import (
     THIS_SPAN,
     ActiveSpan,
@@ -75,19 +74,19 @@ def handoff_reason(kwargs: dict) -> str:
     return f"group_after_work:{type(kwargs.get('group_after_work')).__name__}"
 
 
-def _traced_by_ag2_itself(groupchat: Any) -> bool:
-    """Whether AG2's own tracing (``instrument_pattern``) makes this LLM-based selection's span itself."""
-    return groupchat.speaker_selection_method == "auto" and hasattr(groupchat._auto_select_speaker, "__otel_wrapped__")
-
-
 class GroupChatSpans:
     """Describes and finishes the spans and attributes of group chats."""
 
     def __init__(
-        self, telemetry: Telemetry, agent_spans: AgentSpans, no_speaker: tuple[type[BaseException], ...]
+        self,
+        telemetry: Telemetry,
+        agent_spans: AgentSpans,
+        own_tracing: OwnTracingSetAside,
+        no_speaker: tuple[type[BaseException], ...],
     ) -> None:
         self.telemetry = telemetry
         self.agent_spans = agent_spans
+        self.own_tracing = own_tracing
         self.no_speaker = no_speaker
         """AG2's "no next speaker" exception: how a chat handed to termination ends, not a failure."""
 
@@ -109,8 +108,7 @@ class GroupChatSpans:
             context_values={scopes.SELECTING_SPEAKER: THIS_SPAN},
             expected=self.no_speaker,
         )
-        if _traced_by_ag2_itself(groupchat):
-            start.adopt = trace.INVALID_SPAN  # its own speaker_selection span, made inside this call, is the one
+        self.own_tracing.set_aside(groupchat)  # AG2's own wrappers would trace this selection a second time
         return start
 
     @staticmethod
@@ -159,12 +157,14 @@ class GroupChatSpans:
         return result
 
 
-def group_chat_patches(telemetry: Telemetry, agent_spans: AgentSpans, swaps: ReplyFunctionSwaps) -> list[Patch]:
+def group_chat_patches(
+    telemetry: Telemetry, agent_spans: AgentSpans, swaps: ReplyFunctionSwaps, own_tracing: OwnTracingSetAside
+) -> list[Patch]:
     """The group-chat patches (and the reply-function swap for managers built before ``instrument()``)."""
     from autogen.agentchat.groupchat import GroupChatManager
     from autogen.exception_utils import NoEligibleSpeakerError
 
-    spans = GroupChatSpans(telemetry, agent_spans, (NoEligibleSpeakerError,))
+    spans = GroupChatSpans(telemetry, agent_spans, own_tracing, (NoEligibleSpeakerError,))
     traced = telemetry.traced
     run_chat = traced(spans.run_chat)
     a_run_chat = traced(spans.run_chat, is_async=True)

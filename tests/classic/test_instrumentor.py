@@ -18,7 +18,7 @@ from opentelemetry.instrumentation.utils import suppress_instrumentation
 
 import opentelemetry_instrumentation_ag2
 from opentelemetry_instrumentation_ag2 import AG2Instrumentor
-from opentelemetry_instrumentation_ag2.llm import LLMSpans
+from opentelemetry_instrumentation_ag2.classic.llm import LLMSpans
 from opentelemetry_instrumentation_ag2.patching import WhenImported
 
 from .agents_app import QUESTION, build_agents

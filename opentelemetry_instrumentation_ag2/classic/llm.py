@@ -11,8 +11,7 @@ from typing import Any, NamedTuple
 from opentelemetry.trace import SpanKind
 
 from opentelemetry_instrumentation_ag2 import attributes as attr
-from opentelemetry_instrumentation_ag2.content import message_parts, messages_json, or_none, text
-from opentelemetry_instrumentation_ag2.models import (
+from opentelemetry_instrumentation_ag2.classic.models import (
     answered_by,
     call_parameters,
     client_base_url,
@@ -23,8 +22,9 @@ from opentelemetry_instrumentation_ag2.models import (
     request_parameters,
     server_of,
 )
+from opentelemetry_instrumentation_ag2.classic.response_cache import CacheWatch, watch_cache
+from opentelemetry_instrumentation_ag2.content import message_parts, messages_json, or_none, text
 from opentelemetry_instrumentation_ag2.patching import Patch
-from opentelemetry_instrumentation_ag2.response_cache import CacheWatch, watch_cache
 from opentelemetry_instrumentation_ag2.signals import Measure
 from opentelemetry_instrumentation_ag2.spans import ActiveSpan, SpanStart, Telemetry
 from opentelemetry_instrumentation_ag2.usage import current_usage

@@ -6,14 +6,14 @@ import uuid
 from typing import Any
 
 from opentelemetry_instrumentation_ag2 import attributes as attr
-from opentelemetry_instrumentation_ag2 import scopes
+from opentelemetry_instrumentation_ag2.classic import scopes
+from opentelemetry_instrumentation_ag2.classic.models import config_value, first_config, provider_name
+from opentelemetry_instrumentation_ag2.classic.reply_swaps import ReplyFunctionSwaps
+from opentelemetry_instrumentation_ag2.classic.tool_failures import TOOL_CALL, ToolCall, ToolFunctions
 from opentelemetry_instrumentation_ag2.content import messages_json, output_json, text
-from opentelemetry_instrumentation_ag2.models import config_value, first_config, provider_name
 from opentelemetry_instrumentation_ag2.patching import Patch
-from opentelemetry_instrumentation_ag2.reply_swaps import ReplyFunctionSwaps
 from opentelemetry_instrumentation_ag2.signals import Measure
 from opentelemetry_instrumentation_ag2.spans import ActiveSpan, SpanStart, Telemetry, current_agent
-from opentelemetry_instrumentation_ag2.tool_failures import TOOL_CALL, ToolCall, ToolFunctions
 from opentelemetry_instrumentation_ag2.usage import USAGE, new_usage
 
 AGENT_MODULE = "autogen.agentchat.conversable_agent"

@@ -22,9 +22,9 @@ from opentelemetry import context, propagate, trace
 from opentelemetry.trace import SpanKind
 
 from opentelemetry_instrumentation_ag2 import attributes as attr
+from opentelemetry_instrumentation_ag2.classic.reply_swaps import ReplyFunctionSwaps, as_method
 from opentelemetry_instrumentation_ag2.content import output_json
 from opentelemetry_instrumentation_ag2.patching import Patch
-from opentelemetry_instrumentation_ag2.reply_swaps import ReplyFunctionSwaps, as_method
 from opentelemetry_instrumentation_ag2.signals import Measure
 from opentelemetry_instrumentation_ag2.spans import ActiveSpan, SpanStart, Telemetry
 

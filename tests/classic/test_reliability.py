@@ -29,7 +29,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import SpanKind, StatusCode
 
 from opentelemetry_instrumentation_ag2 import AG2Instrumentor
-from opentelemetry_instrumentation_ag2.agents import AgentSpans
+from opentelemetry_instrumentation_ag2.classic.agents import AgentSpans
 from opentelemetry_instrumentation_ag2.content import messages_json
 
 from .a2a_support import serve_agent
@@ -163,7 +163,7 @@ def test_failure_inside_telemetry_never_reaches_the_app(tracer_provider, llm, mo
         raise RuntimeError("bug in an attribute extractor")
 
     monkeypatch.setattr(*target, broken)
-    monkeypatch.setattr("opentelemetry_instrumentation_ag2.agents.messages_json", broken)
+    monkeypatch.setattr("opentelemetry_instrumentation_ag2.classic.agents.messages_json", broken)
     instrumentor = AG2Instrumentor()
     instrumentor.instrument(tracer_provider=tracer_provider, capture_message_content="SPAN_ONLY")
     try:

@@ -25,7 +25,7 @@ from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace import SpanKind
 
 from opentelemetry_instrumentation_ag2 import attributes as attr
-from opentelemetry_instrumentation_ag2.agents import AgentSpans
+from opentelemetry_instrumentation_ag2.classic.agents import AgentSpans
 from opentelemetry_instrumentation_ag2.patching import Patch
 from opentelemetry_instrumentation_ag2.spans import THIS_SPAN, SpanStart, Telemetry, mark_failed, record_exception
 

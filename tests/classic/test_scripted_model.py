@@ -16,7 +16,7 @@ import pytest
 
 from examples.scripted_model import ScriptedLLM
 
-SCRIPT = Path(__file__).resolve().parent.parent / "examples" / "scripted_model.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "examples" / "scripted_model.py"
 MODEL = "gpt-4o-mini"
 
 

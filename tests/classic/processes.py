@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from examples.instrumented_env import instrumented_env as example_env
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 
 

@@ -14,7 +14,7 @@ import pytest
 
 pytestmark = pytest.mark.timeout(120)
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SPAN_START = re.compile(r'^\{\n\s+"name": ', re.MULTILINE)
 
 
@@ -26,7 +26,7 @@ def console_spans(stdout: str) -> list[dict]:
 
 def run_instrumented(base_url: str, **env: str) -> list[dict]:
     command = [shutil.which("opentelemetry-instrument") or "opentelemetry-instrument"]
-    command += [sys.executable, "-m", "tests.agents_app", base_url]
+    command += [sys.executable, "-m", "tests.classic.agents_app", base_url]
     environment = os.environ | {
         "OTEL_SERVICE_NAME": "client-service",
         "OTEL_TRACES_EXPORTER": "console",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from opentelemetry_instrumentation_ag2.models import config_entry, config_value, first_tried
+from opentelemetry_instrumentation_ag2.classic.models import config_entry, config_value, first_tried
 
 TOTAL_USAGE = "total_usage_summary"
 ACTUAL_USAGE = "actual_usage_summary"

@@ -1,0 +1,80 @@
+"""The classic AG2 line (``import autogen``, AG2 0.x): its patches, applied and undone together.
+
+Modules here know ``autogen``; they share the span, attribute, settings, metrics and content core with
+the AG2 1.x line (:mod:`opentelemetry_instrumentation_ag2.v1`) and never import it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+from opentelemetry_instrumentation_ag2.classic.a2a_client import a2a_client_patches, quiet_a2a_sdk_tracing
+from opentelemetry_instrumentation_ag2.classic.a2a_server import a2a_server_patches
+from opentelemetry_instrumentation_ag2.classic.agents import AgentSpans, agent_patches
+from opentelemetry_instrumentation_ag2.classic.context_carry import ThreadContextCarrier, run_sync_reply_in_context
+from opentelemetry_instrumentation_ag2.classic.group_chat import group_chat_patches
+from opentelemetry_instrumentation_ag2.classic.llm import llm_patches
+from opentelemetry_instrumentation_ag2.classic.own_tracing import OwnTracingSetAside
+from opentelemetry_instrumentation_ag2.classic.reply_swaps import ReplyFunctionSwaps
+from opentelemetry_instrumentation_ag2.classic.tool_failures import ToolFunctions
+from opentelemetry_instrumentation_ag2.patching import Patch, WhenImported
+from opentelemetry_instrumentation_ag2.spans import Telemetry
+
+IMPORT_NAME = "autogen"
+A2A_PACKAGE = "autogen.a2a"
+"""Patched once the application imports it: an application without A2A never loads a2a-sdk, starlette, uvicorn."""
+
+
+class ClassicLine:
+    """Traces ``import autogen``: agents, LLM calls, group chats, and A2A once the application imports it."""
+
+    def __init__(self) -> None:
+        self._patches: list[Patch] = []
+        self._threads = ThreadContextCarrier()
+        self._swaps = ReplyFunctionSwaps()
+        self._tools = ToolFunctions()
+        self._own_tracing = OwnTracingSetAside()
+        self._a2a_import = WhenImported(A2A_PACKAGE)
+
+    @staticmethod
+    def importable() -> bool:
+        """Whether this process can import the classic line."""
+        return importlib.util.find_spec(IMPORT_NAME) is not None
+
+    def instrument(self, telemetry: Telemetry) -> None:
+        """Apply every patch of the classic line for this telemetry."""
+        quiet_a2a_sdk_tracing()  # before anything imports a2a-sdk
+        from autogen.agentchat.conversable_agent import ConversableAgent
+
+        swaps = self._swaps = ReplyFunctionSwaps()
+        swaps.add(ConversableAgent.a_generate_oai_reply, run_sync_reply_in_context)
+        agent_spans = AgentSpans(telemetry, swaps, self._tools)
+        patches = [
+            Patch(
+                "autogen.agentchat.conversable_agent",
+                "ConversableAgent.a_generate_oai_reply",
+                run_sync_reply_in_context,
+            ),
+            *agent_patches(agent_spans),
+            *group_chat_patches(telemetry, agent_spans, swaps, self._own_tracing),
+            *llm_patches(telemetry),
+        ]
+        self._patches = [patch for patch in patches if patch.apply()]
+        self._threads.install()
+
+        def instrument_a2a() -> None:
+            a2a_patches = [*a2a_client_patches(telemetry, swaps), *a2a_server_patches(telemetry, agent_spans)]
+            self._patches += [patch for patch in a2a_patches if patch.apply()]
+
+        self._a2a_import.arm(instrument_a2a)
+
+    def uninstrument(self) -> None:
+        """Undo every patch, swap and carrier of the classic line."""
+        self._a2a_import.disarm()
+        for patch in self._patches:
+            patch.remove()
+        self._patches = []
+        self._threads.uninstall()
+        self._swaps.restore_all()
+        self._tools.restore_all()
+        self._own_tracing.restore_all()

@@ -1,0 +1,125 @@
+"""``invoke_agent``, ``execute_tool`` and ``await_human_input`` spans of AG2 1.x agents.
+
+Each ``describe`` gets the turn's :class:`~opentelemetry_instrumentation_ag2.v1.middleware.TracingMiddleware`
+as its instance and the hook's ``(event, context)`` as its arguments.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opentelemetry.context import Context as OtelContext
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from opentelemetry_instrumentation_ag2 import attributes as attr
+from opentelemetry_instrumentation_ag2.content import messages_json, output_json, text
+from opentelemetry_instrumentation_ag2.signals import Measure
+from opentelemetry_instrumentation_ag2.spans import ActiveSpan, SpanStart, Telemetry, fq_exception_type
+from opentelemetry_instrumentation_ag2.usage import USAGE, new_usage
+from opentelemetry_instrumentation_ag2.v1.messages import event_messages, response_message, tool_result_text
+from opentelemetry_instrumentation_ag2.v1.model_config import model_attributes, turn_config
+from opentelemetry_instrumentation_ag2.v1.own_tracing import traced_by_ag2
+
+ENVELOPE_TRACEPARENT_KEY = "ag2.otel.traceparent"
+"""The ``context.dependencies`` key by which AG2's network relays the triggering envelope's traceparent."""
+
+_W3C = TraceContextTextMapPropagator()
+
+
+def envelope_parent(context: Any) -> OtelContext | None:
+    """The hub envelope that triggered this turn, as a parent context, when AG2's network relays one."""
+    traceparent = (getattr(context, "dependencies", None) or {}).get(ENVELOPE_TRACEPARENT_KEY)
+    return _W3C.extract({"traceparent": traceparent}) if isinstance(traceparent, str) else None
+
+
+class AgentSpans:
+    """Describes and finishes the spans of an agent's turn, its tools and its human input."""
+
+    def __init__(self, telemetry: Telemetry) -> None:
+        self.telemetry = telemetry
+
+    # invoke_agent {agent}
+    def turn(self, middleware: Any, args: tuple, kwargs: dict) -> SpanStart | None:
+        if traced_by_ag2(attr.OPERATION_INVOKE_AGENT):
+            return None
+        event, context = args
+        agent = middleware.agent
+        attributes: dict[str, Any] = {
+            attr.AG2_SPAN_TYPE: attr.SPAN_TYPE_AGENT,
+            attr.GEN_AI_OPERATION_NAME: attr.OPERATION_INVOKE_AGENT,
+            attr.GEN_AI_AGENT_NAME: agent.name,
+            **model_attributes(turn_config(agent, context)),
+        }
+        usage = new_usage()
+        start = SpanStart(
+            f"invoke_agent {agent.name}",
+            attributes,
+            conversation_id=str(context.stream.id),  # one history, one id: continuations share the stream
+            agent=agent,
+            context_values={USAGE: usage},
+            parent=envelope_parent(context),
+            measure=Measure.AGENT,
+            event_name=attr.EVENT_AGENT_DETAILS,
+            on_end=usage.write,
+        )
+        if self.telemetry.capture_content:
+            messages = event_messages(event)
+            if messages:
+                start.content[attr.GEN_AI_INPUT_MESSAGES] = messages_json(messages)
+        return start
+
+    def turn_result(self, span: ActiveSpan, response: Any) -> None:
+        """The turn's final answer as content (installed only while capture is on)."""
+        span.set_content(attr.GEN_AI_OUTPUT_MESSAGES, output_json(response_message(response)))
+
+    # execute_tool {tool}
+    def tool(self, middleware: Any, args: tuple, kwargs: dict) -> SpanStart | None:
+        if traced_by_ag2(attr.OPERATION_EXECUTE_TOOL):
+            return None
+        call = args[0]
+        attributes: dict[str, Any] = {
+            attr.AG2_SPAN_TYPE: attr.SPAN_TYPE_TOOL,
+            attr.GEN_AI_OPERATION_NAME: attr.OPERATION_EXECUTE_TOOL,
+            attr.GEN_AI_TOOL_NAME: call.name,
+            attr.GEN_AI_TOOL_CALL_ID: call.id,
+            attr.GEN_AI_TOOL_TYPE: "function",
+            attr.GEN_AI_AGENT_NAME: middleware.agent.name,
+        }
+        description = middleware.tool_description(call.name)
+        if description:
+            attributes[attr.GEN_AI_TOOL_DESCRIPTION] = description
+        start = SpanStart(
+            f"execute_tool {call.name}", attributes, measure=Measure.TOOL, event_name=attr.EVENT_TOOL_DETAILS
+        )
+        if self.telemetry.capture_content:
+            start.content[attr.GEN_AI_TOOL_CALL_ARGUMENTS] = call.arguments
+        return start
+
+    def tool_result(self, span: ActiveSpan, result: Any) -> None:
+        """A failed tool's real exception (AG2 hands it back inside a ``ToolErrorEvent``), or its result."""
+        error = getattr(result, "error", None)
+        if isinstance(error, BaseException):
+            span.span.record_exception(error)
+            span.fail(fq_exception_type(error), f"{type(error).__name__}: {error}")
+        elif self.telemetry.capture_content and getattr(result, "result", None) is not None:
+            span.set_content(attr.GEN_AI_TOOL_CALL_RESULT, tool_result_text(result))
+
+    # await_human_input {agent}
+    def human_input(self, middleware: Any, args: tuple, kwargs: dict) -> SpanStart | None:
+        if traced_by_ag2(attr.OPERATION_HUMAN_INPUT):
+            return None
+        request = args[0]
+        agent_name = middleware.agent.name
+        attributes: dict[str, Any] = {
+            attr.AG2_SPAN_TYPE: attr.SPAN_TYPE_HUMAN_INPUT,
+            attr.GEN_AI_OPERATION_NAME: attr.OPERATION_HUMAN_INPUT,
+            attr.GEN_AI_AGENT_NAME: agent_name,
+        }
+        start = SpanStart(f"await_human_input {agent_name}", attributes, event_name=attr.EVENT_HUMAN_INPUT_DETAILS)
+        if self.telemetry.capture_content:
+            start.content[attr.AG2_HUMAN_INPUT_PROMPT] = text(getattr(request, "content", ""))
+        return start
+
+    def human_reply(self, span: ActiveSpan, reply: Any) -> None:
+        """The human's answer as content (installed only while capture is on)."""
+        span.set_content(attr.AG2_HUMAN_INPUT_RESPONSE, text(getattr(reply, "content", reply)))

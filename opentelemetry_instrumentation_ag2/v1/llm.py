@@ -1,0 +1,85 @@
+"""``chat {model}`` spans around every LLM call of an AG2 1.x turn, whatever the provider's client.
+
+The span is made at the innermost ``on_llm_call`` of the turn, i.e. right around the ``LLMClient``
+call itself (OpenAI, Anthropic, Gemini, Ollama, A2A, ``ag2.testing.TestConfig`` ...), streaming included:
+a streamed reply is one call that ends when the client has assembled the ``ModelResponse``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opentelemetry.trace import SpanKind
+
+from opentelemetry_instrumentation_ag2 import attributes as attr
+from opentelemetry_instrumentation_ag2.content import messages_json, output_json, text
+from opentelemetry_instrumentation_ag2.signals import Measure
+from opentelemetry_instrumentation_ag2.spans import ActiveSpan, SpanStart, Telemetry
+from opentelemetry_instrumentation_ag2.usage import current_usage
+from opentelemetry_instrumentation_ag2.v1.messages import history_messages, new_input, response_message
+from opentelemetry_instrumentation_ag2.v1.model_config import provider_name
+from opentelemetry_instrumentation_ag2.v1.own_tracing import traced_by_ag2
+
+
+def _tokens(value: Any) -> int | None:
+    """AG2 normalises token counts to floats; the conventions want integers."""
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+class LLMSpans:
+    """Describes and finishes ``chat`` spans."""
+
+    def __init__(self, telemetry: Telemetry) -> None:
+        self.telemetry = telemetry
+
+    def chat(self, middleware: Any, args: tuple, kwargs: dict) -> SpanStart | None:
+        if traced_by_ag2(attr.OPERATION_CHAT):
+            return None
+        events, context = args
+        attributes = {
+            attr.AG2_SPAN_TYPE: attr.SPAN_TYPE_LLM,
+            attr.GEN_AI_OPERATION_NAME: attr.OPERATION_CHAT,
+            attr.GEN_AI_AGENT_NAME: middleware.agent.name,
+            **middleware.llm_attributes(context),
+        }
+        model = attributes.get(attr.GEN_AI_REQUEST_MODEL)
+        start = SpanStart(
+            f"chat {model}" if model else "chat",
+            attributes,
+            SpanKind.CLIENT,
+            measure=Measure.CLIENT_OPERATION,
+            event_name=attr.EVENT_INFERENCE_DETAILS,
+        )
+        if self.telemetry.capture_content:
+            start.content[attr.GEN_AI_INPUT_MESSAGES] = messages_json(new_input(history_messages(events)))
+            prompt = [fragment for fragment in getattr(context, "prompt", None) or () if isinstance(fragment, str)]
+            if prompt:
+                start.content[attr.GEN_AI_SYSTEM_INSTRUCTIONS] = text(
+                    [{"type": "text", "content": fragment} for fragment in prompt]
+                )
+        return start
+
+    def response(self, span: ActiveSpan, response: Any) -> None:
+        usage = getattr(response, "usage", None)
+        input_tokens = _tokens(getattr(usage, "prompt_tokens", None))
+        output_tokens = _tokens(getattr(usage, "completion_tokens", None))
+        finish_reason = getattr(response, "finish_reason", None)
+        found: dict[str, Any] = {
+            attr.GEN_AI_RESPONSE_MODEL: getattr(response, "model", None),
+            attr.GEN_AI_RESPONSE_ID: getattr(response, "response_id", None),
+            attr.GEN_AI_USAGE_INPUT_TOKENS: input_tokens,
+            attr.GEN_AI_USAGE_OUTPUT_TOKENS: output_tokens,
+            attr.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: _tokens(getattr(usage, "cache_read_input_tokens", None)),
+            attr.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: _tokens(getattr(usage, "thinking_tokens", None)),
+            attr.GEN_AI_RESPONSE_FINISH_REASONS: [str(finish_reason)] if finish_reason else None,
+        }
+        if attr.GEN_AI_PROVIDER_NAME not in span.attributes:  # the config did not say; the client may
+            found[attr.GEN_AI_PROVIDER_NAME] = provider_name(getattr(response, "provider", None))
+        span.set_attributes({key: value for key, value in found.items() if value is not None})
+        self.telemetry.signals.record_tokens(span.attributes, input_tokens, output_tokens)
+        rollup = current_usage()
+        if rollup is not None and (input_tokens is not None or output_tokens is not None):
+            rollup.add(input_tokens, output_tokens, None)
+        if self.telemetry.capture_content:
+            reason = str(finish_reason) if finish_reason else None
+            span.set_content(attr.GEN_AI_OUTPUT_MESSAGES, output_json(response_message(response), reason))

@@ -1,0 +1,72 @@
+"""Through AG2's real OpenAI client (``OpenAIConfig`` with a ``base_url``) against a scripted local server."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from ag2 import Agent
+from ag2.config import OpenAIConfig
+from openai import DefaultAsyncHttpxClient
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
+
+from opentelemetry_instrumentation_ag2.spans import Telemetry
+from tests.v1.helpers import REPORTS_RESPONSE_ID, by_name, is_child
+from tests.v1.openai_server import ScriptedOpenAI, serve
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.mark.parametrize("streaming", [False, True], ids=["completion", "streaming"])
+async def test_openai_client_calls_are_chat_spans(
+    instrument: Callable[[], Telemetry], span_exporter: InMemorySpanExporter, streaming: bool
+) -> None:
+    model = ScriptedOpenAI("Hello there, traveller.", "Goodbye now.")
+    instrument()
+    http_client = DefaultAsyncHttpxClient()  # closed by the test: AG2 never closes its OpenAI client
+    with serve(model.app) as base_url:
+        config = OpenAIConfig(
+            model="gpt-4o-mini",
+            api_key="test",
+            base_url=base_url,
+            streaming=streaming,
+            temperature=0.2,
+            max_retries=0,
+            http_client=http_client,
+        )
+        agent = Agent("greeter", "Greet people.", config=config)
+        try:
+            reply = await agent.ask("Hi")
+            second = await reply.ask("Bye")
+        finally:
+            await http_client.aclose()
+
+    assert (reply.body, second.body) == ("Hello there, traveller.", "Goodbye now.")
+    assert [request.get("stream", False) for request in model.requests] == [streaming, streaming]
+    spans = span_exporter.get_finished_spans()
+    turns = by_name(spans, "invoke_agent greeter")
+    chats = by_name(spans, "chat gpt-4o-mini")
+    assert len(turns) == len(chats) == 2
+    port = int(base_url.rsplit(":", 1)[1].split("/")[0])
+    for number, (turn, chat) in enumerate(zip(turns, chats, strict=True), start=1):
+        assert is_child(chat, turn) and chat.kind is SpanKind.CLIENT
+        expected = {
+            "ag2.span.type": "llm",
+            "gen_ai.operation.name": "chat",
+            "gen_ai.agent.name": "greeter",
+            "gen_ai.provider.name": "openai",
+            "gen_ai.request.model": "gpt-4o-mini",
+            "gen_ai.request.temperature": 0.2,
+            "server.address": "127.0.0.1",
+            "server.port": port,
+            "gen_ai.response.model": "gpt-scripted-2026",
+            "gen_ai.usage.input_tokens": 20 + number,
+            "gen_ai.usage.output_tokens": 4,
+            "gen_ai.response.finish_reasons": ("stop",),
+            "gen_ai.conversation.id": str(reply.context.stream.id),
+        }
+        if REPORTS_RESPONSE_ID:
+            expected["gen_ai.response.id"] = f"chatcmpl-{number}"
+        assert dict(chat.attributes) == expected
+        assert turn.attributes["gen_ai.usage.input_tokens"] == 20 + number
