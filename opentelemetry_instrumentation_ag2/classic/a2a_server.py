@@ -77,14 +77,15 @@ def _rpc_method(body: bytes) -> str | None:
     return method if isinstance(method, str) and _RPC_METHOD.match(method) else None
 
 
-def _caller_context(carrier: Any, getter: Any = None) -> context.Context | None:
-    """The caller's context from the request headers; ``None`` (the current one) when an outer server
-    instrumentation has already continued the caller's trace."""
+def _caller_context(carrier: Any, getter: Any = None) -> tuple[context.Context | None, SpanKind]:
+    """Parent and kind of ``a2a-execution``: the caller's context from the request headers, as the SERVER
+    span; or, when an outer server instrumentation (asgi, starlette) has already made the request's SERVER
+    span, the current context and INTERNAL, so that a request has one SERVER span."""
     if trace.get_current_span().get_span_context().is_valid:
-        return None
+        return None, SpanKind.INTERNAL
     if getter is None:
-        return propagate.extract(carrier, context=context.Context())
-    return propagate.extract(carrier, getter=getter, context=context.Context())
+        return propagate.extract(carrier, context=context.Context()), SpanKind.SERVER
+    return propagate.extract(carrier, getter=getter, context=context.Context()), SpanKind.SERVER
 
 
 class A2AServerMiddleware:
@@ -96,7 +97,7 @@ class A2AServerMiddleware:
 
     def describe(self, _: Any, args: tuple, kwargs: dict) -> SpanStart:
         (scope,) = args
-        parent = _caller_context(scope, _HEADERS)
+        parent, kind = _caller_context(scope, _HEADERS)
         attributes: dict[str, Any] = {
             attr.HTTP_REQUEST_METHOD: scope.get("method", "_OTHER"),
             attr.URL_PATH: scope.get("path", ""),
@@ -114,7 +115,7 @@ class A2AServerMiddleware:
         return SpanStart(
             attr.A2A_EXECUTION_SPAN,
             attributes,
-            SpanKind.SERVER,
+            kind,
             parent=parent,
             context_values={_SERVER_SPAN: THIS_SPAN},
         )
@@ -177,12 +178,13 @@ class ServedAgentSpans:
     def execution(self, agent: Any, args: tuple, kwargs: dict) -> SpanStart:
         """``a2a-execution`` for a request no middleware saw (an app built before ``instrument()``)."""
         request = args[0] if args else kwargs["context"]
-        headers = getattr(getattr(request, "call_context", None), "state", None) or {}
+        state = getattr(getattr(request, "call_context", None), "state", None) or {}
+        parent, kind = _caller_context(state.get("headers") or {})
         return SpanStart(
             attr.A2A_EXECUTION_SPAN,
             {},
-            SpanKind.SERVER,
-            parent=_caller_context(headers.get("headers") or {}),
+            kind,
+            parent=parent,
             context_values={_SERVER_SPAN: THIS_SPAN},
         )
 
