@@ -1,7 +1,20 @@
 """Attribute names and fixed values: OpenTelemetry GenAI conventions plus AG2's own ``ag2.*``.
 
-Plain strings on purpose: the semantic-conventions package marks its ``gen_ai`` constants deprecated.
+Stable keys (``server.*``, ``url.*``, ``http.*``, ``client.*``, ``error.type``) come from
+``opentelemetry.semconv.attributes``. The ``gen_ai.*`` ones are plain strings on purpose: the
+semantic-conventions package marks its ``gen_ai`` constants deprecated. The few ``gen_ai.*`` keys the
+conventions do not define are the ones AG2's own tracing emits (``gen_ai.usage.cost``,
+``gen_ai.conversation.max_turns`` / ``.turns`` / ``.resumed``, ``gen_ai.agent.remote``), kept so that
+queries written for it keep working; everything else AG2-specific is ``ag2.*``.
 """
+
+from opentelemetry.semconv.attributes import (
+    client_attributes,
+    error_attributes,
+    http_attributes,
+    server_attributes,
+    url_attributes,
+)
 
 # GenAI semantic conventions
 GEN_AI_OPERATION_NAME = "gen_ai.operation.name"
@@ -37,9 +50,9 @@ GEN_AI_OUTPUT_MESSAGES = "gen_ai.output.messages"
 GEN_AI_SYSTEM_INSTRUCTIONS = "gen_ai.system_instructions"
 GEN_AI_TOOL_DEFINITIONS = "gen_ai.tool.definitions"
 GEN_AI_AGENT_REMOTE = "gen_ai.agent.remote"
-ERROR_TYPE = "error.type"
-SERVER_ADDRESS = "server.address"
-SERVER_PORT = "server.port"
+ERROR_TYPE = error_attributes.ERROR_TYPE
+SERVER_ADDRESS = server_attributes.SERVER_ADDRESS
+SERVER_PORT = server_attributes.SERVER_PORT
 
 # AG2-specific (the names AG2's own tracing uses, so dashboards keep working)
 AG2_SPAN_TYPE = "ag2.span.type"
@@ -111,12 +124,12 @@ A2A_TASK_ID = "a2a.task.id"
 A2A_TASK_STATE = "a2a.task.state"
 RPC_SYSTEM_NAME = "rpc.system.name"
 RPC_METHOD = "rpc.method"
-HTTP_REQUEST_METHOD = "http.request.method"
-HTTP_ROUTE = "http.route"
-HTTP_RESPONSE_STATUS_CODE = "http.response.status_code"
-URL_PATH = "url.path"
-URL_SCHEME = "url.scheme"
-CLIENT_ADDRESS = "client.address"
+HTTP_REQUEST_METHOD = http_attributes.HTTP_REQUEST_METHOD
+HTTP_ROUTE = http_attributes.HTTP_ROUTE
+HTTP_RESPONSE_STATUS_CODE = http_attributes.HTTP_RESPONSE_STATUS_CODE
+URL_PATH = url_attributes.URL_PATH
+URL_SCHEME = url_attributes.URL_SCHEME
+CLIENT_ADDRESS = client_attributes.CLIENT_ADDRESS
 A2A_EXECUTION_SPAN = "a2a-execution"
 
 # Group chats

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from opentelemetry import context, trace
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from opentelemetry.util.types import AttributeValue
 
@@ -35,10 +36,6 @@ AG2_OWN_TRACING_SCOPE = "opentelemetry.instrumentation.ag2"
 """The scope of AG2's own opt-in tracing (``autogen.opentelemetry``)."""
 AG2_OWN_TRACING_MODULE = "autogen.opentelemetry"
 """Until this module is imported, AG2's own tracing cannot be on."""
-
-_SUPPRESSED = context._SUPPRESS_INSTRUMENTATION_KEY
-_SUPPRESSED_PLAIN = "suppress_instrumentation"
-"""The keys ``is_instrumentation_enabled()`` reads (this one is the old spelling), read from a context in hand."""
 
 THIS_SPAN = object()
 """A ``SpanStart.context_values`` value standing for the span being started."""
@@ -267,9 +264,9 @@ class Telemetry:
 
     def begin(self, describe: Describe, instance: Any, args: tuple, kwargs: dict) -> ActiveSpan | None:
         """Start the span ``describe`` asks for, or ``None`` when suppressed, declined, duplicate or broken."""
-        current = context.get_current()
-        if not self.enabled or current.get(_SUPPRESSED) or current.get(_SUPPRESSED_PLAIN):
+        if not self.enabled or not is_instrumentation_enabled():
             return None
+        current = context.get_current()
         try:
             start = describe(instance, args, kwargs)
             if start is None:

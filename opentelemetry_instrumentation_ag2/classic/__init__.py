@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import importlib.util
 
+from opentelemetry_instrumentation_ag2.classic import modules
 from opentelemetry_instrumentation_ag2.classic.a2a_client import a2a_client_patches, quiet_a2a_sdk_tracing
 from opentelemetry_instrumentation_ag2.classic.a2a_server import a2a_server_patches
 from opentelemetry_instrumentation_ag2.classic.agents import AgentSpans, agent_patches
-from opentelemetry_instrumentation_ag2.classic.context_carry import ThreadContextCarrier, run_sync_reply_in_context
+from opentelemetry_instrumentation_ag2.classic.context_carry import ThreadContextCarrier, executor_hop_patch
 from opentelemetry_instrumentation_ag2.classic.group_chat import group_chat_patches
 from opentelemetry_instrumentation_ag2.classic.llm import llm_patches
 from opentelemetry_instrumentation_ag2.classic.own_tracing import OwnTracingSetAside
@@ -21,8 +22,6 @@ from opentelemetry_instrumentation_ag2.patching import Patch, WhenImported
 from opentelemetry_instrumentation_ag2.spans import Telemetry
 
 IMPORT_NAME = "autogen"
-A2A_PACKAGE = "autogen.a2a"
-"""Patched once the application imports it: an application without A2A never loads a2a-sdk, starlette, uvicorn."""
 
 
 class ClassicLine:
@@ -34,7 +33,7 @@ class ClassicLine:
         self._swaps = ReplyFunctionSwaps()
         self._tools = ToolFunctions()
         self._own_tracing = OwnTracingSetAside()
-        self._a2a_import = WhenImported(A2A_PACKAGE)
+        self._a2a_import = WhenImported(modules.A2A)
 
     @staticmethod
     def importable() -> bool:
@@ -44,17 +43,10 @@ class ClassicLine:
     def instrument(self, telemetry: Telemetry) -> None:
         """Apply every patch of the classic line for this telemetry."""
         quiet_a2a_sdk_tracing()  # before anything imports a2a-sdk
-        from autogen.agentchat.conversable_agent import ConversableAgent
-
         swaps = self._swaps = ReplyFunctionSwaps()
-        swaps.add(ConversableAgent.a_generate_oai_reply, run_sync_reply_in_context)
         agent_spans = AgentSpans(telemetry, swaps, self._tools)
         patches = [
-            Patch(
-                "autogen.agentchat.conversable_agent",
-                "ConversableAgent.a_generate_oai_reply",
-                run_sync_reply_in_context,
-            ),
+            executor_hop_patch(swaps),
             *agent_patches(agent_spans),
             *group_chat_patches(telemetry, agent_spans, swaps, self._own_tracing),
             *llm_patches(telemetry),

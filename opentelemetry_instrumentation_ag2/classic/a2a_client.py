@@ -22,6 +22,7 @@ from opentelemetry import context, propagate, trace
 from opentelemetry.trace import SpanKind
 
 from opentelemetry_instrumentation_ag2 import attributes as attr
+from opentelemetry_instrumentation_ag2.classic import modules
 from opentelemetry_instrumentation_ag2.classic.reply_swaps import ReplyFunctionSwaps, as_method
 from opentelemetry_instrumentation_ag2.content import output_json
 from opentelemetry_instrumentation_ag2.patching import Patch
@@ -30,7 +31,7 @@ from opentelemetry_instrumentation_ag2.spans import ActiveSpan, SpanStart, Telem
 
 logger = logging.getLogger(__name__)
 
-CLIENT_MODULE = "autogen.a2a.client"
+CLIENT_MODULE = modules.A2A_CLIENT
 _IN_REMOTE_CALL = context.create_key("ag2-a2a-remote-call")
 
 
@@ -71,6 +72,11 @@ class RemoteAgentSpans:
         _, reply = result
         if self.telemetry.capture_content and reply is not None:
             span.set_content(attr.GEN_AI_OUTPUT_MESSAGES, output_json(reply))
+
+
+def is_remote(agent: Any) -> bool:
+    """Whether the agent answers through a remote service (``A2aRemoteAgent``)."""
+    return hasattr(type(agent), "a_generate_remote_reply")
 
 
 def inject_trace_context(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:

@@ -25,14 +25,15 @@ from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace import SpanKind
 
 from opentelemetry_instrumentation_ag2 import attributes as attr
+from opentelemetry_instrumentation_ag2.classic import modules
 from opentelemetry_instrumentation_ag2.classic.agents import AgentSpans
 from opentelemetry_instrumentation_ag2.patching import Patch
 from opentelemetry_instrumentation_ag2.spans import THIS_SPAN, SpanStart, Telemetry, mark_failed, record_exception
 
 logger = logging.getLogger(__name__)
 
-SERVER_MODULE = "autogen.a2a.server"
-EXECUTOR_MODULE = "autogen.a2a.agent_executor"
+SERVER_MODULE = modules.A2A_SERVER
+EXECUTOR_MODULE = modules.A2A_EXECUTOR
 MAX_BODY_PEEK = 64 * 1024
 _RPC_METHOD = re.compile(r"^[A-Za-z][A-Za-z0-9_./-]{0,63}$")
 _SERVER_SPAN = context.create_key("ag2-a2a-server-span")

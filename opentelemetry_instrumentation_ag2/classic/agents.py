@@ -6,7 +6,8 @@ import uuid
 from typing import Any
 
 from opentelemetry_instrumentation_ag2 import attributes as attr
-from opentelemetry_instrumentation_ag2.classic import scopes
+from opentelemetry_instrumentation_ag2.classic import modules, scopes
+from opentelemetry_instrumentation_ag2.classic.a2a_client import is_remote
 from opentelemetry_instrumentation_ag2.classic.models import config_value, first_config, provider_name
 from opentelemetry_instrumentation_ag2.classic.reply_swaps import ReplyFunctionSwaps
 from opentelemetry_instrumentation_ag2.classic.tool_failures import TOOL_CALL, ToolCall, ToolFunctions
@@ -16,12 +17,7 @@ from opentelemetry_instrumentation_ag2.signals import Measure
 from opentelemetry_instrumentation_ag2.spans import ActiveSpan, SpanStart, Telemetry, current_agent
 from opentelemetry_instrumentation_ag2.usage import USAGE, new_usage
 
-AGENT_MODULE = "autogen.agentchat.conversable_agent"
-GROUPCHAT_MODULE = "autogen.agentchat.groupchat"
-CODE_EXECUTOR_CLASSES = (
-    ("autogen.coding.local_commandline_code_executor", "LocalCommandLineCodeExecutor"),
-    ("autogen.coding.docker_commandline_code_executor", "DockerCommandLineCodeExecutor"),
-)
+AGENT_MODULE = modules.CONVERSABLE_AGENT
 
 
 def tool_error_type(name: Any, message: Any) -> str:
@@ -68,9 +64,9 @@ class AgentSpans:
         max_turns = kwargs.get("max_turns")
         if max_turns:
             attributes[attr.AG2_CONVERSATION_MAX_TURNS] = max_turns
-        return self._conversation_start(f"conversation {agent.name}", attributes, kwargs.get("message"))
+        return self.conversation_start(f"conversation {agent.name}", attributes, kwargs.get("message"))
 
-    def _conversation_start(
+    def conversation_start(
         self, name: str, attributes: dict[str, Any], message: Any, context_values: dict | None = None
     ) -> SpanStart:
         usage = new_usage()
@@ -100,7 +96,7 @@ class AgentSpans:
             attributes[attr.AG2_GROUP_MAX_ROUND] = groupchat.max_round
             attributes[attr.AG2_GROUP_AGENTS] = [agent.name for agent in groupchat.agents]
         message = (kwargs or {}).get("message")
-        return self._conversation_start(
+        return self.conversation_start(
             f"conversation {manager.name}", attributes, message, {scopes.GROUP_MANAGER: manager}
         )
 
@@ -110,15 +106,6 @@ class AgentSpans:
         )
         if self._content and result.summary:
             span.set_content(attr.GEN_AI_OUTPUT_MESSAGES, output_json(result.summary))
-
-    def resume(self, manager: Any, args: tuple, kwargs: dict) -> SpanStart:
-        attributes: dict[str, Any] = {
-            attr.AG2_SPAN_TYPE: attr.SPAN_TYPE_CONVERSATION,
-            attr.GEN_AI_OPERATION_NAME: attr.OPERATION_CONVERSATION,
-            attr.GEN_AI_AGENT_NAME: manager.name,
-            attr.AG2_CONVERSATION_RESUMED: True,
-        }
-        return self._conversation_start(f"conversation {manager.name}", attributes, None)
 
     # initiate_chats {agent}
     def initiate_chats(self, agent: Any, args: tuple, kwargs: dict) -> SpanStart:
@@ -282,11 +269,6 @@ def _block_part(block: Any, index: int) -> Any:
     return block.language if index == 0 else block.code
 
 
-def is_remote(agent: Any) -> bool:
-    """Whether the agent answers through a remote service (``A2aRemoteAgent``)."""
-    return hasattr(type(agent), "a_generate_remote_reply")
-
-
 def agent_patches(spans: AgentSpans) -> list[Patch]:
     """Every class-level patch that traces local agents."""
     traced = spans.telemetry.traced
@@ -309,9 +291,7 @@ def agent_patches(spans: AgentSpans) -> list[Patch]:
         Patch(AGENT_MODULE, agent + "get_human_input", traced(spans.human_input, human_reply)),
         Patch(AGENT_MODULE, agent + "a_get_human_input", traced(spans.human_input, human_reply, is_async=True)),
         Patch(AGENT_MODULE, agent + "execute_code_blocks", traced(spans.execute_code, spans.code_result)),
-        Patch(GROUPCHAT_MODULE, "GroupChatManager.resume", traced(spans.resume)),
-        Patch(GROUPCHAT_MODULE, "GroupChatManager.a_resume", traced(spans.resume, is_async=True)),
     ]
     code_wrapper = traced(spans.execute_code, spans.code_result)
-    patches += [Patch(module, cls + ".execute_code_blocks", code_wrapper) for module, cls in CODE_EXECUTOR_CLASSES]
+    patches += [Patch(module, cls + ".execute_code_blocks", code_wrapper) for module, cls in modules.CODE_EXECUTORS]
     return patches

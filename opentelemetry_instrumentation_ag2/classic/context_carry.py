@@ -20,10 +20,11 @@ from typing import Any
 
 from opentelemetry import context
 
-THREADING_MODULES = (
-    "autogen.agentchat.conversable_agent",
-    "autogen.agentchat.group.multi_agent_chat",
-)
+from opentelemetry_instrumentation_ag2.classic import modules
+from opentelemetry_instrumentation_ag2.classic.reply_swaps import ReplyFunctionSwaps
+from opentelemetry_instrumentation_ag2.patching import Patch
+
+THREADING_MODULES = (modules.CONVERSABLE_AGENT, modules.MULTI_AGENT_CHAT)
 
 
 class ContextThread(threading.Thread):
@@ -83,3 +84,12 @@ async def run_sync_reply_in_context(wrapped: Any, instance: Any, args: tuple, kw
     loop = asyncio.get_running_loop()
     run_in_context = contextvars.copy_context().run
     return await loop.run_in_executor(None, lambda: run_in_context(agent.generate_oai_reply, *rest, **kwargs))
+
+
+def executor_hop_patch(swaps: ReplyFunctionSwaps) -> Patch:
+    """The patch carrying the context across ``a_generate_oai_reply``'s executor hop, for agents built from now
+    on (the class) and before (their reply-function entries, swapped by ``swaps``)."""
+    from autogen.agentchat.conversable_agent import ConversableAgent
+
+    swaps.add(ConversableAgent.a_generate_oai_reply, run_sync_reply_in_context)
+    return Patch(modules.CONVERSABLE_AGENT, "ConversableAgent.a_generate_oai_reply", run_sync_reply_in_context)

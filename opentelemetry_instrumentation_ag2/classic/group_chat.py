@@ -15,7 +15,7 @@ import logging
 from typing import Any
 
 from opentelemetry_instrumentation_ag2 import attributes as attr
-from opentelemetry_instrumentation_ag2.classic import scopes
+from opentelemetry_instrumentation_ag2.classic import modules, scopes
 from opentelemetry_instrumentation_ag2.classic.agents import AgentSpans
 from opentelemetry_instrumentation_ag2.classic.own_tracing import OwnTracingSetAside
 from opentelemetry_instrumentation_ag2.classic.reply_swaps import ReplyFunctionSwaps, as_method
@@ -30,9 +30,7 @@ from opentelemetry_instrumentation_ag2.spans import (
 
 logger = logging.getLogger(__name__)
 
-GROUPCHAT_MODULE = "autogen.agentchat.groupchat"
-GROUP_UTILS_MODULE = "autogen.agentchat.group.group_utils"
-EVENTS_MODULE = "autogen.events.agent_events"
+GROUPCHAT_MODULE = modules.GROUPCHAT
 TERMINATE = "terminate"
 
 
@@ -94,6 +92,16 @@ class GroupChatSpans:
         if scopes.managing(manager) or scopes.selecting_speaker():
             return None
         return self.agent_spans.group_conversation(manager)
+
+    def resume(self, manager: Any, args: tuple, kwargs: dict) -> SpanStart:
+        """``conversation {manager}`` of a group chat resumed from earlier messages."""
+        attributes: dict[str, Any] = {
+            attr.AG2_SPAN_TYPE: attr.SPAN_TYPE_CONVERSATION,
+            attr.GEN_AI_OPERATION_NAME: attr.OPERATION_CONVERSATION,
+            attr.GEN_AI_AGENT_NAME: manager.name,
+            attr.AG2_CONVERSATION_RESUMED: True,
+        }
+        return self.agent_spans.conversation_start(f"conversation {manager.name}", attributes, None)
 
     def selection(self, groupchat: Any, args: tuple, kwargs: dict) -> SpanStart:
         last_speaker = args[0] if args else kwargs.get("last_speaker")
@@ -171,11 +179,13 @@ def group_chat_patches(
     swaps.add(GroupChatManager.run_chat, as_method(run_chat))
     swaps.add(GroupChatManager.a_run_chat, as_method(a_run_chat))
     return [
+        Patch(GROUPCHAT_MODULE, "GroupChatManager.resume", traced(spans.resume)),
+        Patch(GROUPCHAT_MODULE, "GroupChatManager.a_resume", traced(spans.resume, is_async=True)),
         Patch(GROUPCHAT_MODULE, "GroupChatManager.run_chat", run_chat),
         Patch(GROUPCHAT_MODULE, "GroupChatManager.a_run_chat", a_run_chat),
         Patch(GROUPCHAT_MODULE, "GroupChat.select_speaker", traced(spans.selection, spans.selected)),
         Patch(GROUPCHAT_MODULE, "GroupChat.a_select_speaker", traced(spans.selection, spans.selected, is_async=True)),
         Patch(GROUPCHAT_MODULE, "GroupChat._prepare_and_select_agents", spans.note_candidates),
-        Patch(GROUP_UTILS_MODULE, "determine_next_agent", spans.note_handoff),
-        Patch(EVENTS_MODULE, "TerminationEvent.__init__", spans.note_termination),
+        Patch(modules.GROUP_UTILS, "determine_next_agent", spans.note_handoff),
+        Patch(modules.AGENT_EVENTS, "TerminationEvent.__init__", spans.note_termination),
     ]

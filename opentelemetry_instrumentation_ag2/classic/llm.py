@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 from opentelemetry.trace import SpanKind
 
 from opentelemetry_instrumentation_ag2 import attributes as attr
+from opentelemetry_instrumentation_ag2.classic import modules
 from opentelemetry_instrumentation_ag2.classic.models import (
     answered_by,
     call_parameters,
@@ -31,7 +32,7 @@ from opentelemetry_instrumentation_ag2.usage import current_usage
 
 logger = logging.getLogger(__name__)
 
-CLIENT_MODULE = "autogen.oai.client"
+CLIENT_MODULE = modules.LLM_CLIENT
 
 
 @functools.cache
@@ -61,8 +62,9 @@ def openai_v2_traces(wrapper: Any) -> bool:
     cannot tell it that our span is already open: then that span is the call's one span, not ours.
     """
     module = sys.modules.get("opentelemetry.instrumentation.openai_v2")
-    instrumentor = getattr(getattr(module, "OpenAIInstrumentor", None), "_instance", None)
-    if not getattr(instrumentor, "is_instrumented_by_opentelemetry", False) or _inference_scope() is not None:
+    if module is None or _inference_scope() is not None:
+        return False
+    if not module.OpenAIInstrumentor().is_instrumented_by_opentelemetry:  # the singleton: its public state
         return False
     clients = getattr(wrapper, "_clients", None) or ()
     return bool(clients) and hasattr(clients[0], "_oai_client")
