@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import sys
 import weakref
 from typing import Any, NamedTuple
 
@@ -25,6 +24,7 @@ from opentelemetry_instrumentation_ag2.classic.models import (
 )
 from opentelemetry_instrumentation_ag2.classic.response_cache import CacheWatch, watch_cache
 from opentelemetry_instrumentation_ag2.content import message_parts, messages_json, or_none, text
+from opentelemetry_instrumentation_ag2.genai_interop import inference_scope, openai_v2_traces
 from opentelemetry_instrumentation_ag2.patching import Patch
 from opentelemetry_instrumentation_ag2.signals import Measure
 from opentelemetry_instrumentation_ag2.spans import ActiveSpan, SpanStart, Telemetry
@@ -35,37 +35,8 @@ logger = logging.getLogger(__name__)
 CLIENT_MODULE = modules.LLM_CLIENT
 
 
-@functools.cache
-def _inference_contract() -> tuple[Any, Any] | None:
-    """util-genai's "inference already open" context key and value type (util-genai >= 1.3), looked up once."""
-    try:
-        from opentelemetry.util.genai.invocation import CLIENT_INFERENCE_CONTEXT_KEY, InferenceData
-    except ImportError:
-        return None
-    return CLIENT_INFERENCE_CONTEXT_KEY, InferenceData
-
-
-def _inference_scope() -> dict[Any, Any] | None:
-    """The context value by which opentelemetry-util-genai instrumentations see an LLM span already open and
-    make none of their own, or ``None`` where the installed util-genai has no such contract."""
-    contract = _inference_contract()
-    if contract is None:
-        return None
-    key, data = contract
-    return {key: data()}
-
-
-def openai_v2_traces(wrapper: Any) -> bool:
-    """Whether opentelemetry-instrumentation-openai-v2 will make its own span for this wrapper's LLM call.
-
-    True when it is instrumenting, the call goes through the ``openai`` SDK, and the installed util-genai
-    cannot tell it that our span is already open: then that span is the call's one span, not ours.
-    """
-    module = sys.modules.get("opentelemetry.instrumentation.openai_v2")
-    if module is None or _inference_scope() is not None:
-        return False
-    if not module.OpenAIInstrumentor().is_instrumented_by_opentelemetry:  # the singleton: its public state
-        return False
+def _goes_through_openai_sdk(wrapper: Any) -> bool:
+    """Whether this ``OpenAIWrapper``'s call goes through the ``openai`` SDK (what openai-v2 traces)."""
     clients = getattr(wrapper, "_clients", None) or ()
     return bool(clients) and hasattr(clients[0], "_oai_client")
 
@@ -141,7 +112,7 @@ class LLMSpans:
             f"chat {model}" if model else "chat",
             attributes,
             SpanKind.CLIENT,
-            context_values=_inference_scope() or {},
+            context_values=inference_scope() or {},
             measure=Measure.CLIENT_OPERATION,
             event_name=attr.EVENT_INFERENCE_DETAILS,
             call=LLMCall(wrapper, watch_cache(wrapper, kwargs, entry)),
@@ -242,7 +213,7 @@ def llm_patches(telemetry: Telemetry) -> list[Patch]:
     traced = telemetry.traced(spans.chat, spans.response)
 
     def create(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
-        if not openai_v2_traces(instance):
+        if not openai_v2_traces(_goes_through_openai_sdk(instance)):
             return traced(wrapped, instance, args, kwargs)
         try:
             cache = watch_cache(instance, kwargs)
