@@ -251,8 +251,11 @@ def summary(spans: Sequence[ReceivedSpan], trace: Sequence[ReceivedSpan]) -> dic
     }
 
 
-def show_trace(console: Console, spans: Sequence[ReceivedSpan], scenario: Scenario) -> dict[str, Any]:
-    """Print the main trace as a tree (and any other trace received), then the summary; returns the summary."""
+def show_trace(
+    console: Console, spans: Sequence[ReceivedSpan], scenario: Scenario, machine_summary: bool = False
+) -> dict[str, Any]:
+    """Print the main trace as a tree (and any other trace received) and, with ``machine_summary``, the summary
+    as one JSON line; returns the summary."""
     trace = main_trace(spans, scenario)
     console.print()
     console.print(trace_tree(trace))
@@ -272,7 +275,8 @@ def show_trace(console: Console, spans: Sequence[ReceivedSpan], scenario: Scenar
     else:
         console.print(f"[bold yellow]! {len(others) + 1} traces received: expected one[/]")
     console.print(f"  trace id: [bold]{result['trace_id']}[/]")
-    console.print(SUMMARY_PREFIX + json.dumps(result), style="dim", markup=False, soft_wrap=True)
+    if machine_summary:
+        console.print(SUMMARY_PREFIX + json.dumps(result), style="dim", markup=False, soft_wrap=True)
     return result
 
 
@@ -365,7 +369,7 @@ def run(options: argparse.Namespace, console: Console) -> int:
         console.print("waiting for every service's spans… ", end="")
         spans = wait_for_trace(receiver, scenario, options.timeout, options.settle_ms / 1000)
         console.print(f"{len(spans)} spans received")
-        result = show_trace(console, spans, scenario)
+        result = show_trace(console, spans, scenario, options.summary)
         if options.json:
             document = {**result, "spans": spans_as_json(spans)}
             Path(options.json).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
@@ -410,6 +414,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--settle-ms", type=float, default=500, help="quiet time before the trace is taken as whole")
     parser.add_argument("--json", metavar="PATH", help="also write the summary and every span to this JSON file")
     parser.add_argument("--quiet", action="store_true", help="do not show the orchestrator's output")
+    parser.add_argument(
+        "--summary", action="store_true", help=f"also print a one-line JSON summary, prefixed {SUMMARY_PREFIX!r}"
+    )
     parser.add_argument("--verbose", action="store_true", help="also show the servers' output")
     return parser.parse_args(argv)
 

@@ -705,6 +705,10 @@ def _format_value(value: Any) -> str:
     return str(value)
 
 
+def _counted(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def _span_label(span: ReceivedSpan, styles: dict[str, str], attributes: Sequence[str], orphan: bool) -> Text:
     """One line of the tree: name, [service], duration, kind, key attributes, error status."""
     label = Text.assemble(
@@ -746,8 +750,8 @@ def trace_tree(
         start = min((span.start_ns for span in spans), default=0)
         end = max((span.end_ns for span in spans), default=0)
         title = (
-            f"trace {', '.join(trace_ids) or '-'}  ·  {len(spans)} spans  ·  {len(services)} services: "
-            f"{', '.join(services)}  ·  {(end - start) / 1e6:.1f} ms"
+            f"trace {', '.join(trace_ids) or '-'}  ·  {_counted(len(spans), 'span')}  ·  "
+            f"{_counted(len(services), 'service')}: {', '.join(services)}  ·  {(end - start) / 1e6:.1f} ms"
         )
     tree = Tree(Text.assemble((title, "bold"), (title_suffix, "yellow")), guide_style="dim")
     ids = {span.span_id for span in spans}
@@ -833,6 +837,7 @@ def spans_as_json(spans: Sequence[ReceivedSpan]) -> list[dict[str, Any]]:
             "kind": span.kind,
             "service": span.service_name,
             "status": span.status_code,
+            "start_time_unix_nano": span.start_ns,
             "duration_ms": round(span.duration_ms, 3),
             "attributes": plain(span.attributes),
         }

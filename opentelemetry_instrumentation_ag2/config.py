@@ -15,10 +15,16 @@ CAPTURE_MESSAGE_CONTENT_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTEN
 _LEGACY_VALUES = {"true": ContentCapturingMode.SPAN_AND_EVENT, "false": ContentCapturingMode.NO_CONTENT}
 
 
-def parse_capture_mode(value: str | bool | ContentCapturingMode | None) -> ContentCapturingMode:
+CAPTURE_MESSAGE_CONTENT_ARGUMENT = "instrument(capture_message_content=...)"
+
+
+def parse_capture_mode(
+    value: str | bool | ContentCapturingMode | None, source: str = CAPTURE_MESSAGE_CONTENT_ENV
+) -> ContentCapturingMode:
     """Read a content-capture setting the way opentelemetry-util-genai does, plus the legacy ``true``/``false``.
 
-    Unknown values fall back to ``NO_CONTENT`` with a warning: content never leaks by mistake.
+    Unknown values fall back to ``NO_CONTENT`` with a warning naming ``source``, where the value came from:
+    content never leaks by mistake.
     """
     if isinstance(value, ContentCapturingMode):
         return value
@@ -35,7 +41,7 @@ def parse_capture_mode(value: str | bool | ContentCapturingMode | None) -> Conte
         logger.warning(
             "%r is not a valid %s; expected one of %s. Not capturing content.",
             text,
-            CAPTURE_MESSAGE_CONTENT_ENV,
+            source,
             ", ".join(mode.name for mode in ContentCapturingMode),
         )
         return ContentCapturingMode.NO_CONTENT
@@ -60,7 +66,6 @@ class Settings:
     @classmethod
     def from_env(cls, capture_message_content: str | bool | ContentCapturingMode | None = None) -> Settings:
         """Settings from the environment; a non-None keyword wins over the variable."""
-        raw = capture_message_content
-        if raw is None:
-            raw = os.environ.get(CAPTURE_MESSAGE_CONTENT_ENV)
-        return cls(capture_mode=parse_capture_mode(raw))
+        if capture_message_content is not None:
+            return cls(parse_capture_mode(capture_message_content, CAPTURE_MESSAGE_CONTENT_ARGUMENT))
+        return cls(parse_capture_mode(os.environ.get(CAPTURE_MESSAGE_CONTENT_ENV)))

@@ -66,11 +66,14 @@ def parse_tree(output: str) -> Node:
     return top.children[0]
 
 
-def parse_run(output: str) -> DemoRun:
+def parse_run(output: str, summary: dict | None = None) -> DemoRun:
+    """The demo's output; its summary from the ``--summary`` line unless given (e.g. from its ``--json`` file)."""
     summary_lines = [line for line in output.splitlines() if line.startswith(SUMMARY_PREFIX)]
-    assert len(summary_lines) == 1, output
+    assert len(summary_lines) == (0 if summary else 1), output
+    if summary is None:
+        summary = json.loads(summary_lines[0].removeprefix(SUMMARY_PREFIX))
     urls = dict(re.findall(r"starting (\w+) A2A server .*ready at (\S+)", output))
-    return DemoRun(output, json.loads(summary_lines[0].removeprefix(SUMMARY_PREFIX)), parse_tree(output), urls)
+    return DemoRun(output, summary, parse_tree(output), urls)
 
 
 def run_demo(command: list[str], cwd: Path, env: dict[str, str], timeout: float) -> tuple[int, str]:
@@ -171,7 +174,7 @@ def test_readme_first_command_shows_one_trace_of_the_group_chat(clone: Path, tmp
     assert re.search(r"^demo = \[", pyproject, re.MULTILINE), "pyproject.toml needs the `demo` extra demo.sh installs"
     env = demo_env(DEMO_VENV=str(tmp_path / "venv"))
 
-    code, output = run_demo(["bash", "examples/demo.sh"], clone, env, timeout=840)
+    code, output = run_demo(["bash", "examples/demo.sh", "--summary"], clone, env, timeout=840)
 
     assert code == 0, output
     assert "creating the demo virtualenv" in output
@@ -184,7 +187,9 @@ def test_readme_first_command_shows_one_trace_of_the_group_chat(clone: Path, tmp
     assert_group_chat_trace(parse_run(output))
     assert not (clone / ".venv-demo").exists()
 
-    code, again = run_demo(["bash", "examples/demo.sh", "--example", "client", "--quiet"], clone, env, timeout=300)
+    code, again = run_demo(
+        ["bash", "examples/demo.sh", "--example", "client", "--quiet", "--summary"], clone, env, timeout=300
+    )
     assert code == 0, again
     assert "installing" not in again, "the second run reuses the virtualenv"
     assert parse_run(again).summary["services"] == ["client-service", "tech-agent-service"]
@@ -201,7 +206,8 @@ def test_client_example_in_the_development_environment_forwarding_to_a_backend(t
         forwarded = backend.spans
 
     assert code == 0, output
-    run = parse_run(output)
+    document = json.loads(report.read_text(encoding="utf-8"))
+    run = parse_run(output, summary=document)  # no --summary: no machine-readable line in the output
     assert run.summary["trace_ids"] == [run.summary["trace_id"]]
     assert run.summary["services"] == ["client-service", "tech-agent-service"]
     assert "client-service │ user_proxy (to tech_agent):" in output, "the orchestrator's output is shown"
@@ -215,8 +221,8 @@ def test_client_example_in_the_development_environment_forwarding_to_a_backend(t
     for call in root.find("invoke_agent tech_agent"):
         assert_remote_call(call, run.urls["tech_agent"], "tech-agent-service", "tech_agent")
 
-    document = json.loads(report.read_text(encoding="utf-8"))
     spans = document["spans"]
+    assert all(s["start_time_unix_nano"] > 0 for s in spans)
     assert f"and forwarding everything to {backend.http_endpoint} (http/protobuf)" in output
     assert re.search(rf"forwarded to {backend.http_endpoint} \(\d+ exports\)", output)
     assert sorted(s.span_id for s in forwarded) == sorted(s["span_id"] for s in spans)

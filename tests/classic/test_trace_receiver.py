@@ -442,3 +442,8 @@ def test_command_line_prints_each_trace_as_a_tree_and_stops_on_ctrl_c() -> None:
             process.kill()
             process.wait(10)
         reader.join(10)
+
+
+def test_one_service_is_counted_in_the_singular() -> None:
+    text = render_trace([span("conversation a", "root", None, 0, 10)])
+    assert "·  1 span  ·  1 service: orchestrator  ·" in text.splitlines()[0]
