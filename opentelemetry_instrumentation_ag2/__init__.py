@@ -35,6 +35,7 @@ from opentelemetry.metrics import get_meter
 from opentelemetry.semconv.schemas import Schemas
 from opentelemetry.trace import get_tracer
 
+from opentelemetry_instrumentation_ag2.a2a_sdk import quiet_a2a_sdk_tracing
 from opentelemetry_instrumentation_ag2.classic import ClassicLine
 from opentelemetry_instrumentation_ag2.config import Settings
 from opentelemetry_instrumentation_ag2.package import _instruments, _instruments_any
@@ -76,6 +77,7 @@ class AG2Instrumentor(BaseInstrumentor):
         lines = [line for line in self._lines if line.importable()]
         if not lines:
             raise ModuleNotFoundError("neither AG2 line (autogen, ag2) is importable")
+        quiet_a2a_sdk_tracing()  # before anything imports a2a-sdk
         schema_url = Schemas.V1_37_0.value
         tracer = get_tracer(__name__, __version__, kwargs.get("tracer_provider"), schema_url=schema_url)
         telemetry = Telemetry(

@@ -40,6 +40,17 @@ def _arguments(raw: Any) -> Any:
     return raw
 
 
+def _content_part(item: Any) -> dict[str, Any]:
+    """One item of a multi-part ``content`` as a conventions' part: OpenAI's ``{"type": "text", "text"}`` as a
+    text part, other typed items (images, audio, files) as generic parts, anything else as text."""
+    if not isinstance(item, dict):
+        return {"type": "text", "content": str(item)}
+    kind = item.get("type")
+    if kind == "text" and "content" not in item:
+        return {"type": "text", "content": str(item.get("text", ""))}
+    return item if isinstance(kind, str) and kind else {"type": "generic", **item}
+
+
 def message_parts(message: dict[str, Any] | str | None) -> list[dict[str, Any]]:
     """The ``parts`` of one AG2/OpenAI message: text, tool calls and tool-call responses."""
     if message is None:
@@ -57,7 +68,7 @@ def message_parts(message: dict[str, Any] | str | None) -> list[dict[str, Any]]:
     if isinstance(content, str) and content and not parts:
         parts.append({"type": "text", "content": content})
     elif isinstance(content, list):
-        parts.extend(item if isinstance(item, dict) else {"type": "text", "content": str(item)} for item in content)
+        parts.extend(_content_part(item) for item in content)
     for call in message.get("tool_calls") or ():
         function = call.get("function") or {}
         parts.append(
@@ -86,10 +97,13 @@ def messages_json(messages: list[Any], role: str = "user") -> str:
 
 @or_none
 def output_json(reply: Any, finish_reason: str | None = None) -> str:
-    """An agent's or model's reply as ``gen_ai.output.messages`` JSON."""
+    """An agent's or model's reply as ``gen_ai.output.messages`` JSON. An output message always says why it
+    finished: when the caller does not know, ``tool_call`` for a reply that calls tools, else ``stop``."""
     message = to_otel_message(reply, "assistant")
-    if finish_reason:
-        message["finish_reason"] = finish_reason
+    if not finish_reason:
+        calls_tools = any(part.get("type") == "tool_call" for part in message["parts"])
+        finish_reason = "tool_call" if calls_tools else "stop"
+    message["finish_reason"] = finish_reason
     return json.dumps([message], default=str)
 
 

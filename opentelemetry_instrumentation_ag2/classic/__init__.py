@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib.util
 
 from opentelemetry_instrumentation_ag2.classic import modules
-from opentelemetry_instrumentation_ag2.classic.a2a_client import a2a_client_patches, quiet_a2a_sdk_tracing
+from opentelemetry_instrumentation_ag2.classic.a2a_client import a2a_client_patches
 from opentelemetry_instrumentation_ag2.classic.a2a_server import a2a_server_patches
 from opentelemetry_instrumentation_ag2.classic.agents import AgentSpans, agent_patches
 from opentelemetry_instrumentation_ag2.classic.context_carry import ThreadContextCarrier, executor_hop_patch
@@ -42,7 +42,6 @@ class ClassicLine:
 
     def instrument(self, telemetry: Telemetry) -> None:
         """Apply every patch of the classic line for this telemetry."""
-        quiet_a2a_sdk_tracing()  # before anything imports a2a-sdk
         swaps = self._swaps = ReplyFunctionSwaps()
         agent_spans = AgentSpans(telemetry, swaps, self._tools)
         patches = [

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import os
-import sys
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -138,18 +136,6 @@ def _note_task(span: trace.Span, task: Any, noted: TaskNote | None) -> TaskNote 
     except Exception:
         logger.debug("ag2 instrumentation failed to read an A2A task", exc_info=True)
         return noted
-
-
-A2A_SDK_TRACING_ENV = "OTEL_INSTRUMENTATION_A2A_SDK_ENABLED"
-
-
-def quiet_a2a_sdk_tracing() -> None:
-    """Turn off a2a-sdk's built-in per-method spans (dozens per request, doubling ours) unless the user chose.
-
-    a2a-sdk reads the variable once, when it is first imported; set it to ``true`` to keep those spans.
-    """
-    if "a2a" not in sys.modules:
-        os.environ.setdefault(A2A_SDK_TRACING_ENV, "false")
 
 
 def a2a_client_patches(telemetry: Telemetry, swaps: ReplyFunctionSwaps) -> list[Patch]:

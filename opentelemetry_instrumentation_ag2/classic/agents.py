@@ -29,6 +29,16 @@ def tool_error_type(name: Any, message: Any) -> str:
     return attr.TOOL_ERROR
 
 
+def tool_description(executor: Any, name: str) -> str | None:
+    """The description the tool was registered with: on the executor, or on an agent it chats with (the caller
+    that offered the tool to its model)."""
+    for agent in (executor, *getattr(executor, "chat_messages", {})):
+        for tool in getattr(agent, "_tools", ()):
+            if getattr(tool, "name", None) == name and getattr(tool, "description", None):
+                return tool.description
+    return None
+
+
 def _arg(args: tuple, kwargs: dict, index: int, name: str, default: Any = None) -> Any:
     return args[index] if len(args) > index else kwargs.get(name, default)
 
@@ -192,6 +202,9 @@ class AgentSpans:
         call_id = _arg(args, kwargs, 1, "call_id")
         if call_id:
             attributes[attr.GEN_AI_TOOL_CALL_ID] = call_id
+        description = tool_description(agent, name)
+        if description:
+            attributes[attr.GEN_AI_TOOL_DESCRIPTION] = description
         self.tools.prepare(agent, name)
         call = ToolCall()
         start = SpanStart(

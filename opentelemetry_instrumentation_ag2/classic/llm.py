@@ -104,6 +104,7 @@ class LLMSpans:
         index = first_tried(wrapper)
         entry = config_entry(wrapper, index)
         attributes.update(self.fixed(wrapper, index))  # AG2 sends a config entry's own settings over the call's
+        attributes.setdefault(attr.GEN_AI_OUTPUT_TYPE, "text")  # what a chat gives unless a format asks for JSON
         agent = kwargs.get("agent")
         if agent is not None and getattr(agent, "name", None):
             attributes[attr.GEN_AI_AGENT_NAME] = agent.name

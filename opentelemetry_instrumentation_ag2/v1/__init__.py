@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+from typing import Any
 
 from opentelemetry_instrumentation_ag2.patching import Patch, WhenImported
 from opentelemetry_instrumentation_ag2.spans import Telemetry
@@ -17,6 +18,8 @@ logger = logging.getLogger(__name__)
 
 IMPORT_NAME = "ag2"
 AGENT_MODULE = "ag2.agent"
+A2A_MODULE = "ag2.a2a"
+"""Patched once the application imports it: an application without A2A never loads a2a-sdk, grpc, starlette."""
 
 
 def patches(telemetry: Telemetry) -> list[Patch]:
@@ -33,12 +36,20 @@ def patches(telemetry: Telemetry) -> list[Patch]:
     return [Patch(AGENT_MODULE, "Agent._turn_scope", inject_tracing(TurnHooks(telemetry)))]
 
 
+def a2a_patches(telemetry: Telemetry) -> list[Patch]:
+    """The A2A patches of the 1.x line, client and server (see :mod:`.a2a_client`, :mod:`.a2a_server`)."""
+    from opentelemetry_instrumentation_ag2.v1.a2a_client import a2a_client_patches
+    from opentelemetry_instrumentation_ag2.v1.a2a_server import a2a_server_patches
+
+    return [*a2a_client_patches(telemetry), *a2a_server_patches(telemetry)]
+
+
 class V1Line:
-    """Traces ``import ag2`` (1.x), patched when the application imports it."""
+    """Traces ``import ag2`` (1.x), patched when the application imports it (and its A2A, when that is)."""
 
     def __init__(self) -> None:
         self._patches: list[Patch] = []
-        self._import = WhenImported(AGENT_MODULE)
+        self._imports = {AGENT_MODULE: WhenImported(AGENT_MODULE), A2A_MODULE: WhenImported(A2A_MODULE)}
 
     @staticmethod
     def importable() -> bool:
@@ -46,16 +57,18 @@ class V1Line:
         return importlib.util.find_spec(IMPORT_NAME) is not None
 
     def instrument(self, telemetry: Telemetry) -> None:
-        """Apply the 1.x patches for this telemetry, now or when the application imports ``ag2``."""
+        """Apply the 1.x patches for this telemetry, now or when the application imports their modules."""
+        for module, made_by in ((AGENT_MODULE, patches), (A2A_MODULE, a2a_patches)):
 
-        def apply() -> None:
-            self._patches = [patch for patch in patches(telemetry) if patch.apply()]
+            def apply(made_by: Any = made_by) -> None:
+                self._patches += [patch for patch in made_by(telemetry) if patch.apply()]
 
-        self._import.arm(apply)
+            self._imports[module].arm(apply)
 
     def uninstrument(self) -> None:
         """Undo the 1.x patches."""
-        self._import.disarm()
+        for waiting in self._imports.values():
+            waiting.disarm()
         for patch in self._patches:
             patch.remove()
         self._patches = []

@@ -9,13 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 from opentelemetry.context import Context as OtelContext
+from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from opentelemetry_instrumentation_ag2 import attributes as attr
 from opentelemetry_instrumentation_ag2.content import messages_json, output_json, text
 from opentelemetry_instrumentation_ag2.signals import Measure
-from opentelemetry_instrumentation_ag2.spans import ActiveSpan, SpanStart, Telemetry, fq_exception_type
+from opentelemetry_instrumentation_ag2.spans import THIS_SPAN, ActiveSpan, SpanStart, Telemetry, fq_exception_type
 from opentelemetry_instrumentation_ag2.usage import USAGE, new_usage
+from opentelemetry_instrumentation_ag2.v1.a2a_client import REMOTE_SPAN, remote_attributes, remote_card_url
 from opentelemetry_instrumentation_ag2.v1.messages import event_messages, response_message, tool_result_text
 from opentelemetry_instrumentation_ag2.v1.model_config import model_attributes, turn_config
 from opentelemetry_instrumentation_ag2.v1.own_tracing import traced_by_ag2
@@ -38,25 +40,30 @@ class AgentSpans:
     def __init__(self, telemetry: Telemetry) -> None:
         self.telemetry = telemetry
 
-    # invoke_agent {agent}
+    # invoke_agent {agent}: INTERNAL, or CLIENT when the turn is a remote agent's call (A2A)
     def turn(self, middleware: Any, args: tuple, kwargs: dict) -> SpanStart | None:
         if traced_by_ag2(attr.OPERATION_INVOKE_AGENT):
             return None
         event, context = args
         agent = middleware.agent
+        config = turn_config(agent, context)
         attributes: dict[str, Any] = {
             attr.AG2_SPAN_TYPE: attr.SPAN_TYPE_AGENT,
             attr.GEN_AI_OPERATION_NAME: attr.OPERATION_INVOKE_AGENT,
             attr.GEN_AI_AGENT_NAME: agent.name,
-            **model_attributes(turn_config(agent, context)),
+            **model_attributes(config),
         }
+        card_url = remote_card_url(config)
+        if card_url is not None:
+            attributes.update(remote_attributes(card_url))
         usage = new_usage()
         start = SpanStart(
             f"invoke_agent {agent.name}",
             attributes,
+            SpanKind.INTERNAL if card_url is None else SpanKind.CLIENT,
             conversation_id=str(context.stream.id),  # one history, one id: continuations share the stream
             agent=agent,
-            context_values={USAGE: usage},
+            context_values={USAGE: usage, REMOTE_SPAN: None if card_url is None else THIS_SPAN},
             parent=envelope_parent(context),
             measure=Measure.AGENT,
             event_name=attr.EVENT_AGENT_DETAILS,

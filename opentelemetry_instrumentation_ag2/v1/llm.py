@@ -1,8 +1,9 @@
 """``chat {model}`` spans around every LLM call of an AG2 1.x turn, whatever the provider's client.
 
 The span is made at the innermost ``on_llm_call`` of the turn, i.e. right around the ``LLMClient``
-call itself (OpenAI, Anthropic, Gemini, Ollama, A2A, ``ag2.testing.TestConfig`` ...), streaming included:
-a streamed reply is one call that ends when the client has assembled the ``ModelResponse``.
+call itself (OpenAI, Anthropic, Gemini, Ollama, ``ag2.testing.TestConfig`` ...), streaming included:
+a streamed reply is one call that ends when the client has assembled the ``ModelResponse``. A remote
+agent's call (A2A) makes none: its turn's CLIENT ``invoke_agent`` span is that call (:mod:`.a2a_client`).
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from opentelemetry_instrumentation_ag2.content import messages_json, output_json
 from opentelemetry_instrumentation_ag2.signals import Measure
 from opentelemetry_instrumentation_ag2.spans import ActiveSpan, SpanStart, Telemetry
 from opentelemetry_instrumentation_ag2.usage import current_usage
+from opentelemetry_instrumentation_ag2.v1.a2a_client import remote_card_url
 from opentelemetry_instrumentation_ag2.v1.messages import history_messages, new_input, response_message
-from opentelemetry_instrumentation_ag2.v1.model_config import provider_name
+from opentelemetry_instrumentation_ag2.v1.model_config import provider_name, turn_config
 from opentelemetry_instrumentation_ag2.v1.own_tracing import traced_by_ag2
 
 
@@ -33,9 +35,9 @@ class LLMSpans:
         self.telemetry = telemetry
 
     def chat(self, middleware: Any, args: tuple, kwargs: dict) -> SpanStart | None:
-        if traced_by_ag2(attr.OPERATION_CHAT):
-            return None
         events, context = args
+        if traced_by_ag2(attr.OPERATION_CHAT) or remote_card_url(turn_config(middleware.agent, context)):
+            return None
         attributes = {
             attr.AG2_SPAN_TYPE: attr.SPAN_TYPE_LLM,
             attr.GEN_AI_OPERATION_NAME: attr.OPERATION_CHAT,

@@ -150,6 +150,7 @@ def test_tool_call_and_failing_tool(instrument, span_exporter, llm):
     assert ok.attributes["gen_ai.tool.name"] == "get_weather"
     assert ok.attributes["gen_ai.tool.call.id"] == "call_ok"
     assert ok.attributes["gen_ai.tool.type"] == "function"
+    assert ok.attributes["gen_ai.tool.description"] == "Weather for a city"  # registered on the caller
     assert ok.attributes["gen_ai.operation.name"] == "execute_tool"
     assert ok.status.status_code is StatusCode.UNSET
     assert parent_of(ok, spans).name == "invoke_agent user_proxy"
@@ -437,4 +438,4 @@ def test_structured_output_is_said_as_the_output_type(instrument, span_exporter,
     assert structured.status.status_code is StatusCode.UNSET
     assert structured.attributes["gen_ai.output.type"] == "json"
     assert json_mode.attributes["gen_ai.output.type"] == "json"
-    assert "gen_ai.output.type" not in plain.attributes
+    assert plain.attributes["gen_ai.output.type"] == "text"  # the conventions: what a plain chat gives

@@ -53,7 +53,11 @@ class Unprintable:
         ),
         (
             {"content": [{"type": "text", "text": "a"}, 7]},
-            [{"type": "text", "text": "a"}, {"type": "text", "content": "7"}],
+            [{"type": "text", "content": "a"}, {"type": "text", "content": "7"}],
+        ),
+        (
+            {"content": [{"type": "image_url", "image_url": {"url": "u"}}, {"url": "v"}]},
+            [{"type": "image_url", "image_url": {"url": "u"}}, {"type": "generic", "url": "v"}],
         ),
     ],
     ids=[
@@ -66,6 +70,7 @@ class Unprintable:
         "tool-call-bad-json",
         "tool-responses",
         "parts",
+        "typed",
     ],
 )
 def test_message_parts(message, parts):
@@ -83,6 +88,42 @@ def test_serialisers_give_the_conventions_json():
     assert out == [{"role": "assistant", "parts": [{"type": "text", "content": "done"}], "finish_reason": "stop"}]
     assert text("as is") == "as is"
     assert text({"a": 1}) == '{"a": 1}'
+
+
+REQUIRED_PART_FIELDS = {"text": {"content"}, "tool_call": {"name"}, "tool_call_response": {"response"}}
+"""What the GenAI conventions' message JSON schemas require of each part type besides ``type``."""
+
+
+def conforms(messages: list, output: bool) -> bool:
+    """Whether messages have what the conventions' input/output message schemas require."""
+    for message in messages:
+        required = {"role", "parts", "finish_reason"} if output else {"role", "parts"}
+        if not required <= message.keys() or not isinstance(message["parts"], list):
+            return False
+        for part in message["parts"]:
+            kind = part.get("type")
+            if not isinstance(kind, str) or not REQUIRED_PART_FIELDS.get(kind, set()) <= part.keys():
+                return False
+    return True
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "plain",
+        {"role": "assistant", "content": "x"},
+        {"content": [{"type": "text", "text": "a"}, {"image_url": {"url": "u"}}]},
+        {"tool_calls": [{"id": "c1", "function": {"name": "f", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "c1", "content": "42"},
+    ],
+)
+def test_messages_conform_to_the_conventions_schemas(message):
+    assert conforms(json.loads(messages_json([message])), output=False)
+    output = json.loads(output_json(message))
+    assert conforms(output, output=True)
+    calls_tools = isinstance(message, dict) and "tool_calls" in message
+    assert output[0]["finish_reason"] == ("tool_call" if calls_tools else "stop")
+    assert json.loads(output_json(message, "length"))[0]["finish_reason"] == "length"
 
 
 def test_a_value_that_cannot_be_serialised_gives_none_not_an_exception():

@@ -75,7 +75,7 @@ async def test_span_only_puts_content_on_spans(
         {"role": "user", "parts": [{"type": "text", "content": "Weather in Oslo?"}]}
     ]
     assert json.loads(turn.attributes["gen_ai.output.messages"]) == [
-        {"role": "assistant", "parts": [{"type": "text", "content": "Sunny."}]}
+        {"role": "assistant", "parts": [{"type": "text", "content": "Sunny."}], "finish_reason": "stop"}
     ]
     first_call, second_call = by_name(spans, "chat gpt-test")
     assert json.loads(first_call.attributes["gen_ai.system_instructions"]) == [
@@ -85,6 +85,7 @@ async def test_span_only_puts_content_on_spans(
         {
             "role": "assistant",
             "parts": [{"type": "tool_call", "id": "w-1", "name": "lookup", "arguments": {"city": "Oslo"}}],
+            "finish_reason": "tool_call",
         }
     ]
     assert json.loads(second_call.attributes["gen_ai.input.messages"]) == [  # only what is new since the model spoke
