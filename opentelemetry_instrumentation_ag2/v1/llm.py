@@ -10,17 +10,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
 from opentelemetry_instrumentation_ag2 import attributes as attr
 from opentelemetry_instrumentation_ag2.content import messages_json, output_json, text
+from opentelemetry_instrumentation_ag2.genai_interop import openai_v2_traces
 from opentelemetry_instrumentation_ag2.signals import Measure
 from opentelemetry_instrumentation_ag2.spans import ActiveSpan, SpanStart, Telemetry
 from opentelemetry_instrumentation_ag2.usage import current_usage
 from opentelemetry_instrumentation_ag2.v1.a2a_client import remote_card_url
 from opentelemetry_instrumentation_ag2.v1.messages import history_messages, new_input, response_message
-from opentelemetry_instrumentation_ag2.v1.model_config import provider_name, turn_config
+from opentelemetry_instrumentation_ag2.v1.model_config import goes_through_openai_sdk, provider_name, turn_config
 from opentelemetry_instrumentation_ag2.v1.own_tracing import traced_by_ag2
+
+COUNT_ONLY = object()
+"""``SpanStart.call`` of an LLM call another instrumentation makes the span of: its tokens still roll up."""
 
 
 def _tokens(value: Any) -> int | None:
@@ -36,8 +41,12 @@ class LLMSpans:
 
     def chat(self, middleware: Any, args: tuple, kwargs: dict) -> SpanStart | None:
         events, context = args
-        if traced_by_ag2(attr.OPERATION_CHAT) or remote_card_url(turn_config(middleware.agent, context)):
+        config = turn_config(middleware.agent, context)
+        if traced_by_ag2(attr.OPERATION_CHAT) or remote_card_url(config):
             return None
+        if openai_v2_traces(goes_through_openai_sdk(config)):
+            # openai-v2's span is the call's one span: ours makes none, and only counts its tokens for the turn
+            return SpanStart("chat", {}, adopt=trace.INVALID_SPAN, call=COUNT_ONLY)
         attributes = {
             attr.AG2_SPAN_TYPE: attr.SPAN_TYPE_LLM,
             attr.GEN_AI_OPERATION_NAME: attr.OPERATION_CHAT,
@@ -65,6 +74,11 @@ class LLMSpans:
         usage = getattr(response, "usage", None)
         input_tokens = _tokens(getattr(usage, "prompt_tokens", None))
         output_tokens = _tokens(getattr(usage, "completion_tokens", None))
+        rollup = current_usage()
+        if rollup is not None and (input_tokens is not None or output_tokens is not None):
+            rollup.add(input_tokens, output_tokens, None)
+        if span.call is COUNT_ONLY:
+            return
         finish_reason = getattr(response, "finish_reason", None)
         found: dict[str, Any] = {
             attr.GEN_AI_RESPONSE_MODEL: getattr(response, "model", None),
@@ -79,9 +93,6 @@ class LLMSpans:
             found[attr.GEN_AI_PROVIDER_NAME] = provider_name(getattr(response, "provider", None))
         span.set_attributes({key: value for key, value in found.items() if value is not None})
         self.telemetry.signals.record_tokens(span.attributes, input_tokens, output_tokens)
-        rollup = current_usage()
-        if rollup is not None and (input_tokens is not None or output_tokens is not None):
-            rollup.add(input_tokens, output_tokens, None)
         if self.telemetry.capture_content:
             reason = str(finish_reason) if finish_reason else None
             span.set_content(attr.GEN_AI_OUTPUT_MESSAGES, output_json(response_message(response), reason))

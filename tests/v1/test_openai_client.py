@@ -70,3 +70,32 @@ async def test_openai_client_calls_are_chat_spans(
             expected["gen_ai.response.id"] = f"chatcmpl-{number}"
         assert dict(chat.attributes) == expected
         assert turn.attributes["gen_ai.usage.input_tokens"] == 20 + number
+
+
+async def test_with_openai_v2_on_each_llm_call_has_one_span_and_the_turn_still_counts_its_tokens(
+    instrument: Callable[[], Telemetry], span_exporter: InMemorySpanExporter, tracer_provider
+) -> None:
+    from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
+
+    openai_v2 = OpenAIInstrumentor()
+    openai_v2.instrument(tracer_provider=tracer_provider)
+    model = ScriptedOpenAI("Hello there.")
+    instrument()
+    http_client = DefaultAsyncHttpxClient()
+    try:
+        with serve(model.app) as base_url:
+            config = OpenAIConfig(
+                model="gpt-4o-mini", api_key="test", base_url=base_url, max_retries=0, http_client=http_client
+            )
+            await Agent("greeter", "Greet people.", config=config).ask("Hi")
+    finally:
+        await http_client.aclose()
+        openai_v2.uninstrument()
+
+    spans = span_exporter.get_finished_spans()
+    (chat,) = by_name(spans, "chat gpt-4o-mini")  # one span for the call: openai-v2's
+    (turn,) = by_name(spans, "invoke_agent greeter")
+    assert chat.instrumentation_scope.name != "opentelemetry_instrumentation_ag2"
+    assert is_child(chat, turn)
+    assert turn.attributes["gen_ai.usage.input_tokens"] == chat.attributes["gen_ai.usage.input_tokens"]
+    assert turn.attributes["gen_ai.usage.output_tokens"] == chat.attributes["gen_ai.usage.output_tokens"]
