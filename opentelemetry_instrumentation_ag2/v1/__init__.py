@@ -1,4 +1,4 @@
-"""The AG2 1.x line (``import ag2``): agent turns, LLM calls, tools and human input.
+"""The AG2 1.x line (``import ag2``): agent turns, LLM calls, tools, human input, A2A and ``ag2.network`` runs.
 
 Modules here know ``ag2``; they share the span, attribute, settings, metrics and content core with the
 classic line (:mod:`opentelemetry_instrumentation_ag2.classic`) and never import it. Nothing imports
@@ -13,6 +13,7 @@ from typing import Any
 
 from opentelemetry_instrumentation_ag2.patching import Patch, WhenImported
 from opentelemetry_instrumentation_ag2.spans import Telemetry
+from opentelemetry_instrumentation_ag2.v1.network import NETWORK_MODULE, network_patches
 
 logger = logging.getLogger(__name__)
 
@@ -44,12 +45,17 @@ def a2a_patches(telemetry: Telemetry) -> list[Patch]:
     return [*a2a_client_patches(telemetry), *a2a_server_patches(telemetry)]
 
 
+PATCHED_ON_IMPORT = ((AGENT_MODULE, patches), (A2A_MODULE, a2a_patches), (NETWORK_MODULE, network_patches))
+"""Each module's patches, applied when the application imports it (at once if it has)."""
+
+
 class V1Line:
-    """Traces ``import ag2`` (1.x), patched when the application imports it (and its A2A, when that is)."""
+    """Traces ``import ag2`` (1.x): turns when the application imports ``ag2``, A2A and Hub runs when it
+    imports those."""
 
     def __init__(self) -> None:
         self._patches: list[Patch] = []
-        self._imports = {AGENT_MODULE: WhenImported(AGENT_MODULE), A2A_MODULE: WhenImported(A2A_MODULE)}
+        self._imports = {module: WhenImported(module) for module, _ in PATCHED_ON_IMPORT}
 
     @staticmethod
     def importable() -> bool:
@@ -58,7 +64,7 @@ class V1Line:
 
     def instrument(self, telemetry: Telemetry) -> None:
         """Apply the 1.x patches for this telemetry, now or when the application imports their modules."""
-        for module, made_by in ((AGENT_MODULE, patches), (A2A_MODULE, a2a_patches)):
+        for module, made_by in PATCHED_ON_IMPORT:
 
             def apply(made_by: Any = made_by) -> None:
                 self._patches += [patch for patch in made_by(telemetry) if patch.apply()]

@@ -1,0 +1,162 @@
+"""``network.envelope`` spans of an AG2 1.x ``Hub`` opened without a tracer provider, made by our tracer.
+
+AG2's hub traces an envelope only when opened with ``tracer_provider=``: it then holds an ``EnvelopeTracer``
+(``ag2/network/hub/_envelope_tracing.py``) that starts a span per substantive envelope, writes the span's
+W3C traceparent into ``envelope.trace_id`` (which reaches the recipients' turns as
+``context.dependencies["ag2.otel.traceparent"]``), and ends it after dispatch. :class:`EnvelopeSpans` is a
+drop-in for that tracer with two differences: the span is a child of the context that posts the envelope
+(AG2 starts every one as a new root, linked to that context), so one run is one trace; and nothing is
+mirrored to the hub's store (the application asked for no ``/telemetry/spans.jsonl``).
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+from opentelemetry.trace import INVALID_SPAN, Link, Span, SpanKind, Status, StatusCode
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from opentelemetry_instrumentation_ag2.attributes import AG2_SPAN_TYPE, ERROR_TYPE
+from opentelemetry_instrumentation_ag2.spans import Telemetry, end_span, fq_exception_type, report_telemetry_failure
+
+logger = logging.getLogger(__name__)
+
+HUB_TRACER_ATTRIBUTE = "_envelope_tracer"
+"""Where ``Hub.__init__`` keeps its envelope tracer (``None`` when opened without a tracer provider)."""
+
+SPAN_TYPE_ENVELOPE = "envelope"
+NET_CHANNEL_ID = "ag2.network.channel_id"
+NET_MANIFEST_TYPE = "ag2.network.manifest_type"
+NET_SENDER_ID = "ag2.network.sender_id"
+NET_SENDER_NAME = "ag2.network.sender_name"
+NET_EVENT_TYPE = "ag2.network.event_type"
+NET_ENVELOPE_ID = "ag2.network.envelope_id"
+NET_CAUSATION_ID = "ag2.network.causation_id"
+NET_AUDIENCE = "ag2.network.audience"
+NET_DISPATCH_FAILURES = "ag2.network.dispatch_failures"
+LINK_KIND = "ag2.link.kind"
+LINK_IN_CHANNEL = "in_channel"
+"""AG2's names (``ag2._telemetry_consts``) for the same attributes and links, so its readers read ours."""
+
+_W3C = TraceContextTextMapPropagator()
+
+
+def envelope_attributes(envelope: Any, hub: Any) -> dict[str, Any]:
+    """AG2's envelope span attributes, plus the channel kind and the sender's name when the hub knows them."""
+    attributes: dict[str, Any] = {
+        AG2_SPAN_TYPE: SPAN_TYPE_ENVELOPE,
+        NET_CHANNEL_ID: envelope.channel_id,
+        NET_SENDER_ID: envelope.sender_id,
+        NET_EVENT_TYPE: envelope.event_type,
+    }
+    if envelope.envelope_id:
+        attributes[NET_ENVELOPE_ID] = envelope.envelope_id
+    if envelope.causation_id:
+        attributes[NET_CAUSATION_ID] = envelope.causation_id
+    if envelope.audience is not None:
+        attributes[NET_AUDIENCE] = list(envelope.audience)
+    if hub is not None:
+        try:
+            attributes[NET_MANIFEST_TYPE] = hub.adapter_for(envelope.channel_id).manifest.type
+            name = hub.name_for(envelope.sender_id, default=None)
+            if isinstance(name, str):
+                attributes[NET_SENDER_NAME] = name
+        except Exception:  # an unknown channel or sender: the hub rejects the envelope itself
+            logger.debug("ag2 instrumentation: no channel kind or sender name for an envelope", exc_info=True)
+    return attributes
+
+
+class EnvelopeSpans:
+    """The hub's envelope tracer, made of our tracer (the interface of AG2's ``EnvelopeTracer``)."""
+
+    bytes_written = 0
+    """Bytes mirrored to the hub's store: none."""
+
+    def __init__(self, telemetry: Telemetry, hub: Any) -> None:
+        self._telemetry = telemetry
+        self._hub = weakref.ref(hub)
+
+    def start_envelope_span(self, envelope: Any, *, channel_span_context: Any = None) -> Span:
+        """Start (not enter) the envelope's span under the posting context; a non-recording span when off."""
+        telemetry = self._telemetry
+        if not telemetry.enabled or not is_instrumentation_enabled():
+            return INVALID_SPAN
+        try:
+            links = []
+            if channel_span_context is not None and channel_span_context.is_valid:
+                links.append(Link(channel_span_context, {LINK_KIND: LINK_IN_CHANNEL}))
+            return telemetry.tracer.start_span(
+                f"network.envelope {envelope.event_type}",
+                kind=SpanKind.PRODUCER,
+                attributes=envelope_attributes(envelope, self._hub()),
+                links=links,
+            )
+        except Exception:
+            report_telemetry_failure("failed to start an envelope span")
+            return INVALID_SPAN
+
+    def inject_traceparent(self, envelope: Any, span: Span) -> None:
+        """Write the span's W3C traceparent into ``envelope.trace_id`` (the hub persists and relays it)."""
+        if not span.get_span_context().is_valid:
+            return
+        carrier: dict[str, str] = {}
+        _W3C.inject(carrier, trace.set_span_in_context(span))
+        if "traceparent" in carrier:
+            envelope.trace_id = carrier["traceparent"]
+
+    async def finish_envelope_span(
+        self, span: Span, *, dispatch_failures: int = 0, error: BaseException | None = None
+    ) -> None:
+        """End the span, failed when dispatch raised or some recipients could not be reached."""
+        if not span.is_recording():
+            return
+        try:
+            if dispatch_failures:
+                span.set_attribute(NET_DISPATCH_FAILURES, dispatch_failures)
+            if error is not None:
+                span.record_exception(error)
+                span.set_attribute(ERROR_TYPE, fq_exception_type(error))
+                span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
+            elif dispatch_failures:
+                span.set_attribute(ERROR_TYPE, "DispatchFailure")
+                span.set_status(Status(StatusCode.ERROR, f"{dispatch_failures} dispatch failure(s)"))
+        except Exception:
+            logger.debug("ag2 instrumentation failed to annotate an envelope span", exc_info=True)
+        end_span(span)
+
+    def use_span(self, span: Span) -> Any:
+        """Make ``span`` current without ending it on exit (as AG2's tracer offers)."""
+        return trace.use_span(span, end_on_exit=False)
+
+
+def fits(ag2_tracer_class: type) -> bool:
+    """Whether :class:`EnvelopeSpans` offers every public member of this AG2 release's ``EnvelopeTracer``.
+
+    A later release that calls more of its tracer keeps its hub untraced rather than broken.
+    """
+    wanted = {name for name in dir(ag2_tracer_class) if not name.startswith("_")}
+    return wanted <= {name for name in dir(EnvelopeSpans) if not name.startswith("_")}
+
+
+def trace_untraced_hubs(telemetry: Telemetry) -> Callable:
+    """The wrapt wrapper of ``Hub.__init__``: a hub given no tracer provider gets :class:`EnvelopeSpans`.
+
+    A hub given one keeps AG2's own tracer (the application's choice), so no envelope is traced twice.
+    """
+
+    def wrapper(wrapped: Callable, hub: Any, args: tuple, kwargs: dict) -> None:
+        wrapped(*args, **kwargs)
+        if not telemetry.enabled or not is_instrumentation_enabled():
+            return
+        try:
+            if getattr(hub, HUB_TRACER_ATTRIBUTE, False) is None:
+                setattr(hub, HUB_TRACER_ATTRIBUTE, EnvelopeSpans(telemetry, hub))
+        except Exception:  # telemetry must never break the application
+            logger.debug("ag2 instrumentation failed to trace a hub", exc_info=True)
+
+    return wrapper
