@@ -1,15 +1,17 @@
 """A plain AG2 1.x A2A app with no tracing code, for runs under ``opentelemetry-instrument``.
 
-``python -m tests.v1.a2a_app serve`` serves ``tech_agent`` over A2A JSON-RPC on 127.0.0.1 (an ephemeral port)
-and prints ``READY <card url>``; ``python -m tests.v1.a2a_app ask <card url>`` runs a local ``triage`` agent
+``python -m tests.v1.a2a_app serve [jsonrpc|rest|grpc]`` serves ``tech_agent`` over that A2A transport on
+127.0.0.1 (ephemeral ports) and prints ``READY <card url>`` until it is terminated;
+``python -m tests.v1.a2a_app ask <card url>`` runs a local ``triage`` agent
 whose tool asks that remote agent twice (a question and a follow-up) and prints ``REPLY: ...``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import socket
+import signal
 import sys
+import threading
 
 from ag2 import Agent, tool
 from ag2.events import ToolCallEvent
@@ -17,18 +19,16 @@ from ag2.events import ToolCallEvent
 from tests.v1.helpers import scripted
 
 
-def serve() -> None:
-    import uvicorn
-    from ag2.a2a import A2AServer
+def serve(transport: str) -> None:
+    from tests.v1.a2a_support import serve_agent, serve_agent_grpc
 
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
     agent = Agent("tech_agent", "You solve technical problems.", config=scripted("Run it under gdb."))
-    app = A2AServer(agent).build_jsonrpc(url=url)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    print("READY", url, flush=True)
-    server.run(sockets=[sock])
+    served = serve_agent_grpc(agent) if transport == "grpc" else serve_agent(agent, transport)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())  # a clean exit, so the last spans are exported
+    with served as url:
+        print("READY", url, flush=True)
+        stop.wait()
 
 
 async def ask(url: str) -> None:
@@ -47,6 +47,6 @@ async def ask(url: str) -> None:
 
 if __name__ == "__main__":
     if sys.argv[1] == "serve":
-        serve()
+        serve(sys.argv[2] if len(sys.argv) > 2 else "jsonrpc")
     else:
         asyncio.run(ask(sys.argv[2]))

@@ -46,10 +46,10 @@ def instrumented_env(service: str, endpoint: str) -> dict[str, str]:
 
 
 @contextmanager
-def server_process(env: dict[str, str]) -> Iterator[str]:
+def server_process(env: dict[str, str], transport: str) -> Iterator[str]:
     """The A2A server process, once it printed ``READY <url>``; yields the URL, stops the process at the end."""
     process = subprocess.Popen(
-        instrumented("serve"), cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        instrumented("serve", transport), cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     output: list[str] = []
     ready = threading.Event()
@@ -92,10 +92,19 @@ def complete(spans: list[ReceivedSpan]) -> bool:
     return "invoke_agent triage" in names and names.count("a2a-execution") >= 4 and names.count("chat gpt-test") >= 4
 
 
-def test_a_remote_agent_across_two_processes_is_one_trace() -> None:
+SENT_MESSAGE = {
+    "jsonrpc": ("rpc.method", "SendStreamingMessage"),
+    "rest": ("http.request.method", "POST"),
+    "grpc": ("rpc.method", "lf.a2a.v1.A2AService/SendStreamingMessage"),
+}
+"""What each transport's request span says of the message it carries."""
+
+
+@pytest.mark.parametrize("transport", ["jsonrpc", "rest", "grpc"])
+def test_a_remote_agent_across_two_processes_is_one_trace(transport: str) -> None:
     with TraceReceiver(host="127.0.0.1", grpc_port=0, http_port=0) as receiver:
         endpoint = receiver.grpc_endpoint
-        with server_process(instrumented_env("tech-agent-service", endpoint)) as url:
+        with server_process(instrumented_env("tech-agent-service", endpoint), transport) as url:
             done = subprocess.run(
                 instrumented("ask", url),
                 cwd=ROOT,
@@ -134,7 +143,8 @@ def test_a_remote_agent_across_two_processes_is_one_trace() -> None:
         ] * 2
         card, message = executions
         assert card.attributes["http.route"] == "/.well-known/agent-card.json"
-        assert message.attributes["rpc.method"] == "SendStreamingMessage"
+        key, value = SENT_MESSAGE[transport]
+        assert message.attributes[key] == value
         assert message.attributes["a2a.task.id"] == call.attributes["a2a.task.id"]
         assert message.attributes["a2a.context.id"] == call.attributes["a2a.context.id"]
         served = only(children(message, spans))
