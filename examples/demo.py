@@ -2,6 +2,11 @@
 
     python examples/demo.py                    # group chat: orchestrator + tech_agent and research_agent servers
     python examples/demo.py --example client   # the seed's two processes: client.py -> server.py (tech_agent)
+    python examples/demo.py --example v1 --v1-venv PATH      # the same system on AG2 1.x
+    python examples/demo.py --example mixed --v1-venv PATH   # a 1.x orchestrator, a classic and a 1.x agent
+
+The classic processes run with this Python; the AG2 1.x ones (``v1``, ``mixed``) with the Python of the
+virtualenv given by ``--v1-venv`` (or ``$DEMO_VENV_V1``), as the two lines cannot share one environment.
 
 Starts an OTLP receiver in this process, then each A2A agent server and the orchestrator as separate processes
 under ``opentelemetry-instrument`` (each with its own ``OTEL_SERVICE_NAME``), waits until the trace is complete
@@ -52,13 +57,21 @@ class DemoError(Exception):
     """A step of the demo failed; the message says which and why."""
 
 
+CLASSIC, V1 = "classic", "v1"
+"""The AG2 lines: classic (``import autogen``) runs in this environment, 1.x (``import ag2``) in ``--v1-venv``."""
+LINE_NAMES = {CLASSIC: "AG2 classic", V1: "AG2 1.x"}
+
+
 @dataclass(frozen=True)
 class AgentServer:
-    """One A2A agent server of a scenario: ``examples/server.py --name AGENT``."""
+    """One A2A agent server of a scenario: ``examples/SCRIPT --name AGENT [ARGUMENTS]``."""
 
     agent: str
     service: str
     port_option: str
+    line: str = CLASSIC
+    script: str = "server.py"
+    arguments: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -69,6 +82,12 @@ class Scenario:
     script: str
     service: str
     arguments: Callable[[dict[str, str]], list[str]]
+    line: str = CLASSIC
+
+    @property
+    def lines(self) -> set[str]:
+        """The AG2 lines its processes run."""
+        return {self.line, *(server.line for server in self.servers)}
 
     @property
     def services(self) -> set[str]:
@@ -78,6 +97,11 @@ class Scenario:
 
 TECH = AgentServer("tech_agent", "tech-agent-service", "tech_port")
 RESEARCH = AgentServer("research_agent", "research-agent-service", "research_port")
+V1_TECH = AgentServer("tech_agent", "tech-agent-service", "tech_port", V1, "v1_agent_server.py")
+V1_RESEARCH = AgentServer("research_agent", "research-agent-service", "research_port", V1, "v1_agent_server.py")
+CLASSIC_TECH_FOR_V1 = AgentServer(  # a 1.x client refuses a card that offers A2A below 1.0
+    "tech_agent", "tech-agent-service", "tech_port", arguments=("--protocol-version", "1.0")
+)
 SCENARIOS: dict[str, Scenario] = {
     "group-chat": Scenario(
         servers=(TECH, RESEARCH),
@@ -90,6 +114,20 @@ SCENARIOS: dict[str, Scenario] = {
         script="client.py",
         service="client-service",
         arguments=lambda urls: [urls["tech_agent"]],
+    ),
+    "v1": Scenario(
+        servers=(V1_TECH, V1_RESEARCH),
+        script="v1_orchestrator.py",
+        service="orchestrator",
+        arguments=lambda urls: ["--tech", urls["tech_agent"], "--research", urls["research_agent"]],
+        line=V1,
+    ),
+    "mixed": Scenario(
+        servers=(CLASSIC_TECH_FOR_V1, V1_RESEARCH),
+        script="v1_orchestrator.py",
+        service="orchestrator",
+        arguments=lambda urls: ["--tech", urls["tech_agent"], "--research", urls["research_agent"]],
+        line=V1,
     ),
 }
 
@@ -191,6 +229,24 @@ def instrument_launcher() -> str:
             "(bash examples/demo.sh does) or `pip install opentelemetry-distro opentelemetry-exporter-otlp`"
         )
     return found
+
+
+def v1_launcher(venv: str | None) -> list[str]:
+    """``opentelemetry-instrument`` and the Python of the AG2 1.x virtualenv ``venv``."""
+    if not venv:
+        raise DemoError(
+            "this example runs AG2 1.x processes: give its virtualenv with --v1-venv or DEMO_VENV_V1 "
+            "(bash examples/demo.sh creates one)"
+        )
+    scripts = Path(venv) / ("Scripts" if os.name == "nt" else "bin")
+    python = shutil.which("python", path=str(scripts))
+    launcher = shutil.which("opentelemetry-instrument", path=str(scripts))
+    if python is None or launcher is None:
+        raise DemoError(
+            f"{venv} is not an AG2 1.x virtualenv with opentelemetry-instrument: create it with "
+            "bash examples/demo.sh --example v1, or pip install '.[demo]' 'ag2[openai,a2a]>=1' there"
+        )
+    return [launcher, python]
 
 
 # -- the trace --------------------------------------------------------------------------------------------------
@@ -325,21 +381,31 @@ def run(options: argparse.Namespace, console: Console) -> int:
     script = EXAMPLES / scenario.script
     if not script.exists():
         raise DemoError(f"{script.name} is missing from {EXAMPLES}")
-    launcher = instrument_launcher()
+    launchers = {CLASSIC: [instrument_launcher(), sys.executable]}
+    if V1 in scenario.lines:
+        launchers[V1] = v1_launcher(options.v1_venv)
     echo = echo_to(console, threading.Lock())
     model = "gpt-4o-mini (OPENAI_API_KEY is set)" if os.environ.get("OPENAI_API_KEY") else "a scripted local stand-in"
-    console.print(f"[bold]AG2 demo: {options.example}[/] — model: {model}")
+    names = " + ".join(LINE_NAMES[line] for line in sorted(scenario.lines))
+    lines = "" if scenario.lines == {CLASSIC} else f" ({names})"
+    console.print(f"[bold]AG2 demo: {options.example}[/]{lines} — model: {model}")
     with ExitStack() as stack:
         receiver = start_receiver(options, console)
         stack.callback(receiver.stop)
         endpoint = receiver.grpc_endpoint if options.protocol == "grpc" else receiver.http_endpoint
         urls: dict[str, str] = {}
+        mixed = len(scenario.lines) > 1
         for server in scenario.servers:
             port = getattr(options, server.port_option)
-            console.print(f"starting {server.agent} A2A server ({server.service})… ", end="", highlight=False)
+            label = f"{server.service}, {LINE_NAMES[server.line]}" if mixed else server.service
+            console.print(f"starting {server.agent} A2A server ({label})… ", end="", highlight=False)
             process = DemoProcess(
                 f"{server.agent} server",
-                [launcher, sys.executable, str(EXAMPLES / "server.py"), "--name", server.agent, "--port", str(port)],
+                [
+                    *launchers[server.line],
+                    str(EXAMPLES / server.script),
+                    *("--name", server.agent, "--port", str(port), *server.arguments),
+                ],
                 instrumented_env(server.service, endpoint, options.protocol),
                 echo if options.verbose else None,
             )
@@ -352,11 +418,12 @@ def run(options: argparse.Namespace, console: Console) -> int:
                 raise DemoError(f"{exc}{hint if port and 'in use' in str(exc) else ''}") from None
             console.print(f"ready at {urls[server.agent]}", highlight=False)
 
-        console.print(f"running {scenario.script} ({scenario.service})…", highlight=False)
+        label = f"{scenario.service}, {LINE_NAMES[scenario.line]}" if mixed else scenario.service
+        console.print(f"running {scenario.script} ({label})…", highlight=False)
         started = time.monotonic()
         orchestrator = DemoProcess(
             scenario.service,
-            [launcher, sys.executable, str(script), *scenario.arguments(urls)],
+            [*launchers[scenario.line], str(script), *scenario.arguments(urls)],
             instrumented_env(scenario.service, endpoint, options.protocol),
             None if options.quiet else echo,
         )
@@ -405,6 +472,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--example", choices=sorted(SCENARIOS), default="group-chat", help="which system to run")
+    parser.add_argument(
+        "--v1-venv",
+        default=os.environ.get("DEMO_VENV_V1"),
+        metavar="PATH",
+        help="the AG2 1.x virtualenv the v1 and mixed examples run their 1.x processes in ($DEMO_VENV_V1)",
+    )
     parser.add_argument("--tech-port", type=int, default=0, help="tech_agent server port (0 = any free one)")
     parser.add_argument("--research-port", type=int, default=0, help="research_agent server port (0 = any free one)")
     parser.add_argument("--otlp-grpc-port", type=int, default=0, help="the receiver's OTLP/gRPC port (0 = any)")

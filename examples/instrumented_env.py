@@ -16,7 +16,7 @@ def instrumented_env(service: str, endpoint: str, protocol: str) -> dict[str, st
         "OTEL_EXPORTER_OTLP_PROTOCOL": protocol,
         "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
         "OTEL_BSP_SCHEDULE_DELAY": "100",
-        # the httpx transport spans would sit between the agent spans and add nothing here
-        "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "httpx",
+        # the httpx (and httpx2, AG2 1.x's) transport spans would sit between the agent spans and add nothing here
+        "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "httpx,httpx2",
         "PYTHONUNBUFFERED": "1",
     }

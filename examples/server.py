@@ -2,7 +2,8 @@
 
     OTEL_SERVICE_NAME=tech-agent-service opentelemetry-instrument python examples/server.py --port 18123
 
-Prints ``READY <agent url>`` once it accepts connections. ``--port 0`` picks a free port.
+Prints ``READY <agent url>`` once it accepts connections. ``--port 0`` picks a free port. ``--protocol-version 1.0``
+makes its card offer A2A 1.0, which AG2 1.x clients require (they refuse the default, 0.3.0).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import socket
 
 import uvicorn
 from autogen import ConversableAgent
-from autogen.a2a import A2aAgentServer
+from autogen.a2a import A2aAgentServer, CardSettings
 from model import model_config
 
 SCRIPTED_REPLIES = {
@@ -34,6 +35,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=18123)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--name", default="tech_agent", choices=sorted(SYSTEM_MESSAGES))
+    parser.add_argument("--protocol-version", help="the A2A protocol version its card offers (default: AG2's)")
     options = parser.parse_args()
 
     llm_config, scripted = model_config(SCRIPTED_REPLIES[options.name])
@@ -53,7 +55,8 @@ def main() -> None:
     sock.listen(128)
     url = f"http://{options.host}:{sock.getsockname()[1]}/"
 
-    app = A2aAgentServer(agent, url=url).build()
+    card = CardSettings(protocol_version=options.protocol_version) if options.protocol_version else None
+    app = A2aAgentServer(agent, url=url, agent_card=card).build()
     print(f"READY {url}", flush=True)
     try:
         uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])

@@ -14,10 +14,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
 
+from opentelemetry_instrumentation_ag2 import AG2Instrumentor
+
+from .conftest import SpanCollector, by_name, parent_of
 from .otlp_receiver import OTLPReceiver
-from .processes import EXAMPLES, ROOT
+from .processes import EXAMPLES, ROOT, background
+from .processes import instrumented_env as example_env
 
 SUMMARY_PREFIX = "demo-summary: "
 GUIDE = re.compile(r"((?:│   |    )*)(?:├── |└── )(.*)")
@@ -101,8 +107,12 @@ def demo_env(**extra: str) -> dict[str, str]:
     return env | extra
 
 
-def assert_remote_call(call: Node, url: str, service: str, agent: str) -> None:
-    """A remote ``invoke_agent`` line and the server's ``a2a-execution`` subtree under it."""
+def assert_remote_call(
+    call: Node, url: str, service: str, agent: str, rpc_method: str = "message/stream", classic_server: bool = True
+) -> None:
+    """A remote ``invoke_agent`` line and the server's ``a2a-execution`` subtree under it: a classic server runs
+    the agent in a ``conversation``, a 1.x one runs its turn directly. (A2A 1.0 names the method
+    ``SendStreamingMessage``, 0.3 ``message/stream``.)"""
     assert call.service in ("orchestrator", "client-service")
     assert "  CLIENT  " in call.details
     assert "gen_ai.agent.remote=true" in call.details
@@ -111,12 +121,17 @@ def assert_remote_call(call: Node, url: str, service: str, agent: str) -> None:
     assert executions and all(e.service == service and "  SERVER  " in e.details for e in executions)
     served = [e for e in executions if "http.request.method=POST" in e.details]
     assert len(served) == 1
-    assert "rpc.method=message/stream" in served[0].details
+    assert f"rpc.method={rpc_method}" in served[0].details
     assert "http.response.status_code=200" in served[0].details
-    (conversation,) = served[0].children
-    assert (conversation.name, conversation.service) == (f"conversation {agent}", service)
-    (turn,) = conversation.find(f"invoke_agent {agent}")
+    if classic_server:
+        (conversation,) = served[0].children
+        assert (conversation.name, conversation.service) == (f"conversation {agent}", service)
+        (turn,) = conversation.find(f"invoke_agent {agent}")
+    else:
+        (turn,) = served[0].children
+        assert (turn.name, turn.service) == (f"invoke_agent {agent}", service)
     (llm,) = turn.find("chat gpt-4o-mini")
+    assert "  CLIENT  " in llm.details
     assert re.search(r"gen_ai\.usage\.output_tokens=[1-9]", llm.details)
 
 
@@ -168,11 +183,37 @@ def clone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     yield clone_like(ROOT, tmp_path_factory.mktemp("clone"))
 
 
+@dataclass(frozen=True)
+class DemoVenvs:
+    """Where demo.sh makes its virtualenvs in this module's runs (each created once, by the first run needing it)."""
+
+    classic: Path
+    v1: Path
+
+    def env(self) -> dict[str, str]:
+        return demo_env(DEMO_VENV=str(self.classic), DEMO_VENV_V1=str(self.v1))
+
+
+@pytest.fixture(scope="module")
+def venvs(tmp_path_factory: pytest.TempPathFactory) -> DemoVenvs:
+    where = tmp_path_factory.mktemp("demo-venvs")
+    return DemoVenvs(where / "venv", where / "venv-v1")
+
+
+@pytest.fixture(scope="module")
+def v1_venvs(clone: Path, venvs: DemoVenvs) -> DemoVenvs:
+    """Both virtualenvs, made (or found up to date) by demo.sh as for ``--example v1``."""
+    code, output = run_demo(["bash", "examples/demo.sh", "--example", "v1", "--help"], clone, venvs.env(), 840)
+    assert code == 0, output
+    assert (venvs.v1 / ".demo-installed").is_file(), output
+    return venvs
+
+
 @pytest.mark.timeout(900)
-def test_readme_first_command_shows_one_trace_of_the_group_chat(clone: Path, tmp_path: Path) -> None:
+def test_readme_first_command_shows_one_trace_of_the_group_chat(clone: Path, venvs: DemoVenvs) -> None:
     pyproject = (clone / "pyproject.toml").read_text(encoding="utf-8")
     assert re.search(r"^demo = \[", pyproject, re.MULTILINE), "pyproject.toml needs the `demo` extra demo.sh installs"
-    env = demo_env(DEMO_VENV=str(tmp_path / "venv"))
+    env = venvs.env()
 
     code, output = run_demo(["bash", "examples/demo.sh", "--summary"], clone, env, timeout=840)
 
@@ -186,6 +227,7 @@ def test_readme_first_command_shows_one_trace_of_the_group_chat(clone: Path, tmp
         assert re.search(line, output), output
     assert_group_chat_trace(parse_run(output))
     assert not (clone / ".venv-demo").exists()
+    assert not venvs.v1.exists(), "the classic examples need no AG2 1.x virtualenv"
 
     code, again = run_demo(
         ["bash", "examples/demo.sh", "--example", "client", "--quiet", "--summary"], clone, env, timeout=300
@@ -193,6 +235,144 @@ def test_readme_first_command_shows_one_trace_of_the_group_chat(clone: Path, tmp
     assert code == 0, again
     assert "installing" not in again, "the second run reuses the virtualenv"
     assert parse_run(again).summary["services"] == ["client-service", "tech-agent-service"]
+
+
+def assert_v1_orchestration(run: DemoRun, tech_server: str) -> None:
+    """The 1.x orchestrator's one trace: its turn, its LLM calls, and each remote agent used as a tool."""
+    assert run.summary["trace_ids"] == [run.summary["trace_id"]], "one trace id"
+    assert run.summary["services"] == ["orchestrator", "research-agent-service", "tech-agent-service"]
+    assert run.summary["root"] == "invoke_agent orchestrator"
+    assert [call["agent"] for call in run.summary["remote_calls"]] == ["tech_agent", "research_agent"]
+    assert run.summary["errors"] == 0
+    assert "✓ one trace across 3 processes" in run.output
+
+    root = run.root
+    assert (root.name, root.service) == ("invoke_agent orchestrator", "orchestrator")
+    assert [child.name for child in root.children] == [
+        "chat gpt-4o-mini",
+        "execute_tool ask_tech_agent",
+        "chat gpt-4o-mini",
+        "execute_tool ask_research_agent",
+        "chat gpt-4o-mini",
+    ]
+    assert all("  CLIENT  " in c.details and c.service == "orchestrator" for c in root.find("chat gpt-4o-mini"))
+    (tech_tool,) = root.find("execute_tool ask_tech_agent")
+    (tech_call,) = tech_tool.find("invoke_agent tech_agent")
+    (research_tool,) = root.find("execute_tool ask_research_agent")
+    (research_call,) = research_tool.find("invoke_agent research_agent")
+    a2a_1 = "SendStreamingMessage"
+    classic = tech_server == "classic"
+    assert_remote_call(tech_call, run.urls["tech_agent"], "tech-agent-service", "tech_agent", a2a_1, classic)
+    assert_remote_call(
+        research_call, run.urls["research_agent"], "research-agent-service", "research_agent", a2a_1, False
+    )
+
+
+@pytest.mark.timeout(900)
+def test_v1_example_is_one_trace_of_the_same_system_on_ag2_1x(clone: Path, v1_venvs: DemoVenvs) -> None:
+    command = ["bash", "examples/demo.sh", "--example", "v1", "--summary"]
+
+    code, output = run_demo(command, clone, v1_venvs.env(), timeout=300)
+
+    assert code == 0, output
+    assert "installing" not in output, "both virtualenvs are reused"
+    assert "AG2 demo: v1 (AG2 1.x)" in output
+    for line in (
+        r"starting tech_agent A2A server \(tech-agent-service\)… ready at http://127\.0\.0\.1:\d+/",
+        r"starting research_agent A2A server \(research-agent-service\)… ready at http://127\.0\.0\.1:\d+/",
+        r"orchestrator │ orchestrator: Start with a backtrace",
+    ):
+        assert re.search(line, output), output
+    assert_v1_orchestration(parse_run(output), tech_server="v1")
+    assert not (clone / ".venv-demo-v1").exists()
+
+
+@pytest.mark.timeout(900)
+def test_mixed_example_is_one_trace_across_both_ag2_lines(clone: Path, v1_venvs: DemoVenvs) -> None:
+    command = ["bash", "examples/demo.sh", "--example=mixed", "--quiet", "--summary"]
+
+    code, output = run_demo(command, clone, v1_venvs.env(), timeout=300)
+
+    assert code == 0, output
+    assert "installing" not in output, "both virtualenvs are reused"
+    for line in (
+        r"starting tech_agent A2A server \(tech-agent-service, AG2 classic\)… ready at",
+        r"starting research_agent A2A server \(research-agent-service, AG2 1\.x\)… ready at",
+        r"running v1_orchestrator\.py \(orchestrator, AG2 1\.x\)",
+    ):
+        assert re.search(line, output), output
+    assert_v1_orchestration(parse_run(output), tech_server="classic")
+
+
+REFUSALS = {
+    "a2a.utils.errors.VersionNotSupportedError",  # a2a-sdk 1.x: the card offers no 0.3 interface
+    "autogen.a2a.errors.A2aAgentNotFoundError",  # a2a-sdk 0.3 (ag2 0.12): the 1.0 card does not parse
+}
+"""How a classic ``A2aRemoteAgent`` refuses a 1.x ``A2AServer``, by the a2a-sdk release it runs on."""
+
+
+async def ask_remote(url: str) -> BaseException:
+    """A classic user asks the remote agent; the exception that reaches the app."""
+    from autogen import ConversableAgent
+    from autogen.a2a import A2aRemoteAgent
+
+    user = ConversableAgent(name="user", human_input_mode="NEVER", llm_config=False, max_consecutive_auto_reply=1)
+    remote = A2aRemoteAgent(url, name="tech_agent")
+    with pytest.raises(Exception) as raised:
+        await user.a_initiate_chat(remote, message="My app segfaults.", max_turns=1, silent=True)
+    return raised.value
+
+
+@pytest.mark.timeout(900)
+async def test_a_classic_client_is_refused_by_a_1x_server_as_uninstrumented(
+    v1_venvs: DemoVenvs, clone: Path, tracer_provider: TracerProvider, span_exporter: SpanCollector
+) -> None:
+    """Classic A2A (0.3) cannot talk to a 1.x server (1.0 only): the protocol refuses, tracing only records it."""
+    bin_v1 = v1_venvs.v1 / "bin"
+    command = [str(bin_v1 / "opentelemetry-instrument"), str(bin_v1 / "python")]
+    command += [str(clone / "examples" / "v1_agent_server.py"), "--port", "0"]
+    with OTLPReceiver() as receiver:
+        environment = example_env("tech-agent-service", receiver.grpc_endpoint, "grpc")
+        environment = {k: v for k, v in environment.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+        with background(command, environment) as server:
+            plain = await ask_remote(server.url)
+            instrumentor = AG2Instrumentor()
+            instrumentor.instrument(tracer_provider=tracer_provider)
+            try:
+                traced = await ask_remote(server.url)
+            finally:
+                instrumentor.uninstrument()
+            card = httpx.get(server.url.rstrip("/") + "/.well-known/agent-card.json", timeout=10)
+            assert card.status_code == 200, "the server still serves"
+            assert server.process.poll() is None
+            served = receiver.wait_for(lambda spans: len(by_name(spans, "a2a-execution")) >= 3, timeout=30)
+
+    assert (type(traced), str(traced)) == (type(plain), str(plain)), "the app gets what it gets uninstrumented"
+    error_type = f"{type(traced).__module__}.{type(traced).__qualname__}"
+    assert error_type in REFUSALS, repr(traced)
+
+    spans = span_exporter.get_finished_spans()
+    (call,) = by_name(spans, "invoke_agent tech_agent")
+    assert call.kind.name == "CLIENT"
+    assert call.attributes["gen_ai.agent.remote"] is True
+    assert call.attributes["server.address"] == server.url
+    assert call.status.status_code.name == "ERROR"
+    assert call.attributes["error.type"] == error_type
+    assert any(event.name == "exception" for event in call.events)
+    conversation = parent_of(call, spans)
+    assert conversation is not None and conversation.name == "conversation user"
+    assert conversation.attributes["error.type"] == error_type
+    assert {s.context.trace_id for s in spans} == {call.context.trace_id}
+
+    # the server: a card request per ask (and the check above), each answered; the traced one continues the trace
+    executions = by_name(served, "a2a-execution")
+    assert all(s.kind == "SERVER" and s.service_name == "tech-agent-service" for s in executions)
+    assert all(s.status_code != "ERROR" and s.attributes.get("http.response.status_code") == 200 for s in executions)
+    assert all(s.attributes.get("http.request.method") == "GET" for s in executions), "no message was sent"
+    continued = [s for s in executions if s.parent_span_id == format(call.context.span_id, "016x")]
+    assert len(continued) == 1
+    assert continued[0].trace_id == format(call.context.trace_id, "032x")
+    assert not [s for s in served if s.name != "a2a-execution"], "the agent never ran"
 
 
 @pytest.mark.timeout(300)
