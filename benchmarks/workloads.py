@@ -41,7 +41,7 @@ from configs import Telemetry
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-SCRIPTED_MODEL = ROOT / "examples" / "scripted_model.py"
+SCRIPTED_MODEL = ROOT / "tests" / "support" / "scripted_model.py"
 A2A_SERVER = HERE / "a2a_server.py"
 MODEL_REPLY = "Noted."
 FIRST_MESSAGE = "Hello, shall we go through the checklist?"

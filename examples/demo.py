@@ -33,10 +33,13 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from instrumented_env import instrumented_env
 from rich.console import Console
 from rich.markup import escape
-from trace_receiver import (
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: tests.support
+
+from tests.support.instrumented_env import instrumented_env
+from tests.support.otlp_receiver import (
     Forwarder,
     ReceivedSpan,
     ReceiverStartError,

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from ag2.config import OpenAIConfig
-from scripted_model import Reply, ScriptedLLM
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: tests.support
+
+from tests.support.scripted_model import Reply, ScriptedLLM
 
 MODEL = "gpt-4o-mini"
 

@@ -15,8 +15,8 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from examples.scripted_model import ScriptedLLM
 from opentelemetry_instrumentation_ag2 import AG2Instrumentor
+from tests.support.scripted_model import ScriptedLLM
 
 
 class SpanCollector(InMemorySpanExporter):

@@ -1,6 +1,6 @@
 """An in-test OTLP trace receiver: OTLP/gRPC and OTLP/HTTP (protobuf) on 127.0.0.1, spans collected in memory.
 
-A thin wrapper over ``examples/trace_receiver.py`` (one copy of the decoding logic). Usage::
+A thin wrapper over ``tests/support/otlp_receiver.py``. Usage::
 
     with OTLPReceiver() as receiver:
         # point an exporter at receiver.grpc_endpoint or receiver.http_endpoint (+ "/v1/traces")
@@ -9,7 +9,7 @@ A thin wrapper over ``examples/trace_receiver.py`` (one copy of the decoding log
 
 from __future__ import annotations
 
-from examples.trace_receiver import ReceivedSpan, TraceReceiver
+from tests.support.otlp_receiver import ReceivedSpan, TraceReceiver
 
 __all__ = ["OTLPReceiver", "ReceivedSpan"]
 

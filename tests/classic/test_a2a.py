@@ -15,9 +15,9 @@ from opentelemetry import baggage, context, propagate, trace
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, StatusCode, TraceFlags, TraceState
 
-from examples.scripted_model import ScriptedLLM
 from opentelemetry_instrumentation_ag2.classic.a2a_client import _record_tasks
 from opentelemetry_instrumentation_ag2.classic.a2a_server import A2AServerMiddleware
+from tests.support.scripted_model import ScriptedLLM
 
 from .a2a_support import RecordingApp, free_socket, serve_agent
 from .agents_app import llm_config

@@ -13,7 +13,7 @@ from autogen.coding import LocalCommandLineCodeExecutor
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind, StatusCode
 
-from examples.scripted_model import ScriptedLLM
+from tests.support.scripted_model import ScriptedLLM
 
 from .agents_app import QUESTION, build_agents
 from .conftest import by_name, parent_of

@@ -1,4 +1,4 @@
-"""Tests for the scripted OpenAI-compatible server in ``examples/scripted_model.py``."""
+"""Tests for the scripted OpenAI-compatible server in ``tests/support/scripted_model.py``."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ import httpx
 import openai
 import pytest
 
-from examples.scripted_model import ScriptedLLM
+from tests.support.scripted_model import ScriptedLLM
 
-SCRIPT = Path(__file__).resolve().parents[2] / "examples" / "scripted_model.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "tests" / "support" / "scripted_model.py"
 MODEL = "gpt-4o-mini"
 
 

@@ -1,4 +1,4 @@
-"""examples/trace_receiver.py: real OTLP exporters in, traces grouped, quiet traces reported, trees rendered."""
+"""The OTLP receiver (tests/support) and examples/trace_receiver.py: real exporters in, traces grouped and rendered."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from examples.trace_receiver import (
+from tests.support.otlp_receiver import (
     TRACE_EXPORT_METHOD,
     Forwarder,
     ReceivedSpan,

@@ -1,6 +1,6 @@
 """Real processes under ``opentelemetry-instrument`` exporting real OTLP to an in-test receiver (127.0.0.1 only).
 
-The receiver wraps ``examples/trace_receiver.py`` (one copy of the OTLP decoding), as the classic suite does.
+The receiver wraps ``tests/support/otlp_receiver.py``, as the classic suite does.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 from types import TracebackType
 
-from examples.trace_receiver import ReceivedSpan, TraceReceiver
+from tests.support.otlp_receiver import ReceivedSpan, TraceReceiver
 
 __all__ = ["OTLPReceiver", "ReceivedSpan", "RunningProcess", "instrumented", "instrumented_env"]
 

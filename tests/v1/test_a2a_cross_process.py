@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from examples.trace_receiver import ReceivedSpan, TraceReceiver
+from tests.support.otlp_receiver import ReceivedSpan, TraceReceiver
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -24,8 +24,8 @@ In-process use::
 
 Script use (prints ``READY http://127.0.0.1:PORT/v1`` once listening, serves until interrupted)::
 
-    python examples/scripted_model.py --port 0 --reply hello --reply TERMINATE
-    python examples/scripted_model.py --script replies.json --default DONE
+    python tests/support/scripted_model.py --port 0 --reply hello --reply TERMINATE
+    python tests/support/scripted_model.py --script replies.json --default DONE
 """
 
 from __future__ import annotations
