@@ -3,6 +3,7 @@
     python benchmarks/interleaved.py                          # W2 and W3: 5 runs of 60 cycles (~22 minutes)
     python benchmarks/interleaved.py --only W1                # W1 with its floor configurations (~4 minutes)
     python benchmarks/interleaved.py --runs 8 --json paired.json
+    python benchmarks/interleaved.py --only V1-W1 V1-W2 V1-W3   # AG2 1.x (``v1_workloads.py``), from its venv
 
 ``run.py`` runs each configuration in its own process, one after another. On a host whose speed wanders
 from one moment to the next (on the 2-core VM of the README, one process's W2 batches range ±25%, in
@@ -45,18 +46,33 @@ from run import (
     worker_env,
 )
 
+V1_WORKER = {"worker": "v1_workloads.py", "task": "chat"}
+"""The worker of the AG2 1.x workloads, run under an interpreter that has ``ag2>=1``."""
 BATCH: dict[str, dict[str, Any]] = {
     # one batch: ``batch_chats`` chats of the worker's spec (W1 ~3 ms, W2 ~60 ms, W3 ~200 ms)
     "W1": {"task": "chat", "workload": "W1", "rounds": 10, "warmup": 50, "batch_chats": 10},
     "W2": {"task": "chat", "workload": "W2", "rounds": 10, "warmup": 3, "batch_chats": 1},
     "W3": {"task": "chat", "workload": "W3", "rounds": 5, "warmup": 2, "batch_chats": 1},
+    # AG2 1.x (``v1_workloads.py``): a chat is ``rounds`` asks, a turn each (V1-W1 ~35 ms, V1-W2 ~35 ms, V1-W3 ~200 ms)
+    "V1-W1": {**V1_WORKER, "workload": "W1", "rounds": 10, "warmup": 20, "batch_chats": 1},
+    "V1-W2": {**V1_WORKER, "workload": "W2", "rounds": 5, "warmup": 10, "batch_chats": 1},
+    "V1-W3": {**V1_WORKER, "workload": "W3", "rounds": 2, "warmup": 5, "batch_chats": 1},
 }
-UNITS = {"W1": ("µs / turn", 1.0), "W2": ("µs / turn", 1.0), "W3": ("ms / remote turn", 1000.0)}
+UNITS = {
+    "W1": ("µs / turn", 1.0),
+    "W2": ("µs / turn", 1.0),
+    "W3": ("ms / remote turn", 1000.0),
+    "V1-W1": ("µs / turn", 1.0),
+    "V1-W2": ("µs / turn", 1.0),
+    "V1-W3": ("ms / remote turn", 1000.0),
+}
 A_A_CONTROL = "baseline-again"
 """Beyond ``run.py``'s configurations, on every workload: a second uninstrumented process (what separates
 two identical processes)."""
 EXTRA_CONFIGS = {"W2": ("minimal",)}
 """Beyond ``run.py``'s: on W2 the minimal wrapper (ours' spans, bare): what the spans alone cost there."""
+V1_CONFIGS = ("baseline", "ours", "ag2", "sdk-only")
+"""On AG2 1.x (workloads with a ``worker``): AG2's own tracing is its ``TelemetryMiddleware``; no OpenInference."""
 BOOTSTRAP_SAMPLES = 2000
 Run = dict[str, dict[str, Any]]
 """One set of side-by-side workers: each configuration's result."""
@@ -67,7 +83,8 @@ RIVALS = ("ag2", "openinference", "sdk-only", "minimal")
 
 
 class PacedWorker:
-    """One configuration's ``workloads.py`` process, running a batch whenever it is told to."""
+    """One configuration's worker process (``workloads.py``, or the workload's own ``worker``), running a batch
+    whenever it is told to."""
 
     def __init__(self, group: str, config: str, cpu: int | None, scratch: Path) -> None:
         self.config = config
@@ -75,8 +92,9 @@ class PacedWorker:
         self._stderr = (scratch / f"{group}-{config}.err").open("w+")
         replies, self._reply_end = os.pipe()
         spec = {**BATCH[group], "config": config, "cpu": cpu, "pace_fd": self._reply_end}
+        worker = WORKER.parent / spec.pop("worker", WORKER.name)
         self.process = subprocess.Popen(
-            [sys.executable, str(WORKER), json.dumps(spec), str(self.out)],
+            [sys.executable, str(worker), json.dumps(spec), str(self.out)],
             cwd=WORKER.parent,
             env=worker_env(),
             stdin=subprocess.PIPE,
@@ -152,7 +170,10 @@ def run_group(group: str, configs: list[str], cycles: int, cpu: int | None, log:
 
 
 def configs_of(group: str, openinference: bool) -> list[str]:
-    """``run.py``'s configurations of the workload (not the floor's own task: it has no turns), plus this script's."""
+    """``run.py``'s configurations of the workload (not the floor's own task: it has no turns), plus this script's;
+    on AG2 1.x, ``V1_CONFIGS``."""
+    if "worker" in BATCH[group]:
+        return [*V1_CONFIGS, A_A_CONTROL]
     configs = [config for config in group_configs(group) if config != "floor"]
     configs += [A_A_CONTROL, *EXTRA_CONFIGS.get(group, ())]
     return configs if openinference else [config for config in configs if config != "openinference"]
