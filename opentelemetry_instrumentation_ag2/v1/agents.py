@@ -65,7 +65,7 @@ class AgentSpans:
             agent=agent,
             context_values={USAGE: usage, REMOTE_SPAN: None if card_url is None else THIS_SPAN},
             parent=envelope_parent(context),
-            measure=Measure.AGENT,
+            measure=Measure.AGENT if card_url is None else Measure.CLIENT_OPERATION,  # a remote call: as classic
             event_name=attr.EVENT_AGENT_DETAILS,
             on_end=usage.write,
         )

@@ -17,6 +17,7 @@ from ag2.a2a import A2AConfig
 from ag2.events import ToolCallEvent
 from ag2.middleware import TelemetryMiddleware
 from opentelemetry import baggage, context, propagate, trace
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, StatusCode, TraceFlags, TraceState
 
@@ -339,3 +340,23 @@ async def test_with_ag2s_own_tracing_on_the_remote_agent_ours_steps_aside_and_st
     assert not remote_calls(spans)
     hop = only([s for s in spans if scope_of(s) == AG2_SCOPE and s.name.startswith("chat")])
     assert all(parent_of(s, spans) is hop for s in by_name(spans, "a2a-execution"))
+
+
+async def test_a_remote_call_is_measured_as_a_client_operation_as_on_the_classic_line(
+    traced: Traced, metric_reader: InMemoryMetricReader
+) -> None:
+    with serve("jsonrpc", tech_agent()) as url:
+        traced()
+        await Agent("tech_agent", config=A2AConfig(card_url=url)).ask("gdb?")
+        traced.spans()
+
+    points: dict[str, list] = {}
+    for resource_metrics in metric_reader.get_metrics_data().resource_metrics:
+        for scope_metrics in resource_metrics.scope_metrics:
+            for metric in scope_metrics.metrics:
+                points.setdefault(metric.name, []).extend(metric.data.data_points)
+    calls = [dict(p.attributes) for p in points["gen_ai.client.operation.duration"]]
+    remote = [c for c in calls if c["gen_ai.operation.name"] == "invoke_agent"]
+    assert [(c["gen_ai.agent.name"], c["server.address"]) for c in remote] == [("tech_agent", url)]
+    served = [p.attributes["gen_ai.agent.name"] for p in points["gen_ai.invoke_agent.duration"]]
+    assert served == ["tech_agent"]  # the served agent's own turn, on the server
