@@ -14,9 +14,7 @@ itself, from the request headers a2a-sdk hands the executor. The middleware of a
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 from contextlib import ExitStack
 from typing import Any
 
@@ -27,15 +25,14 @@ from opentelemetry.trace import SpanKind
 from opentelemetry_instrumentation_ag2 import attributes as attr
 from opentelemetry_instrumentation_ag2.classic import modules
 from opentelemetry_instrumentation_ag2.classic.agents import AgentSpans
+from opentelemetry_instrumentation_ag2.http_exchange import json_rpc_request, note_json_rpc_method, observed
 from opentelemetry_instrumentation_ag2.patching import Patch
-from opentelemetry_instrumentation_ag2.spans import THIS_SPAN, SpanStart, Telemetry, mark_failed, record_exception
+from opentelemetry_instrumentation_ag2.spans import THIS_SPAN, SpanStart, Telemetry, record_exception
 
 logger = logging.getLogger(__name__)
 
 SERVER_MODULE = modules.A2A_SERVER
 EXECUTOR_MODULE = modules.A2A_EXECUTOR
-MAX_BODY_PEEK = 64 * 1024
-_RPC_METHOD = re.compile(r"^[A-Za-z][A-Za-z0-9_./-]{0,63}$")
 _SERVER_SPAN = context.create_key("ag2-a2a-server-span")
 
 
@@ -68,14 +65,6 @@ def _route(app: Any, scope: dict) -> str | None:
         if match is Match.FULL:
             return getattr(route, "path", None)
     return None
-
-
-def _rpc_method(body: bytes) -> str | None:
-    try:
-        method = json.loads(body).get("method")
-    except (ValueError, AttributeError):
-        return None
-    return method if isinstance(method, str) and _RPC_METHOD.match(method) else None
 
 
 def _caller_context(carrier: Any, getter: Any = None) -> tuple[context.Context | None, SpanKind]:
@@ -131,29 +120,11 @@ class A2AServerMiddleware:
             await self.app(scope, receive, send)
             return
         span = active.span
-        body = bytearray()
-
-        async def receive_peeking() -> dict:
-            message = await receive()
-            if message.get("type") == "http.request" and len(body) <= MAX_BODY_PEEK:
-                body.extend(message.get("body", b""))
-                if not message.get("more_body") and len(body) <= MAX_BODY_PEEK:
-                    method = _rpc_method(bytes(body))
-                    if method:
-                        span.set_attribute(attr.RPC_SYSTEM_NAME, "jsonrpc")
-                        span.set_attribute(attr.RPC_METHOD, method)
-            return message
-
-        async def send_recording(message: dict) -> None:
-            if message.get("type") == "http.response.start":
-                status = int(message.get("status", 0))
-                span.set_attribute(attr.HTTP_RESPONSE_STATUS_CODE, status)
-                if status >= 500:
-                    mark_failed(span, str(status))
-            await send(message)
-
+        receive, send = observed(
+            span, receive, send, lambda body: note_json_rpc_method(span, json_rpc_request(body)[0])
+        )
         with active:
-            await self.app(scope, receive_peeking, send_recording)
+            await self.app(scope, receive, send)
 
 
 class ServedAgentSpans:

@@ -16,9 +16,7 @@ the request that sent the message.
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, ExitStack, nullcontext
 from typing import Any
@@ -28,16 +26,15 @@ from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace import SpanKind
 
 from opentelemetry_instrumentation_ag2 import attributes as attr
+from opentelemetry_instrumentation_ag2.http_exchange import json_rpc_request, note_json_rpc_method, observed
 from opentelemetry_instrumentation_ag2.patching import Patch
-from opentelemetry_instrumentation_ag2.spans import THIS_SPAN, SpanStart, Telemetry, mark_failed, record_exception
+from opentelemetry_instrumentation_ag2.spans import THIS_SPAN, SpanStart, Telemetry, record_exception
 
 logger = logging.getLogger(__name__)
 
 EXECUTOR_MODULE = "ag2.a2a.executor"
 GRPC_HANDLER_MODULE = "a2a.server.request_handlers.grpc_handler"
 GRPC_SERVICE = "lf.a2a.v1.A2AService"
-MAX_BODY_PEEK = 64 * 1024
-_RPC_METHOD = re.compile(r"^[A-Za-z][A-Za-z0-9_./-]{0,63}$")
 _SERVER_SPAN = context.create_key("ag2-a2a-server-span")
 
 
@@ -79,18 +76,6 @@ def a2a_ids(task_id: Any, context_id: Any) -> dict[str, str]:
     return {key: str(value) for key, value in found if value}
 
 
-def _json_rpc(body: bytes) -> tuple[str | None, Any]:
-    """The JSON-RPC method and task id (``params.id``) of a request body."""
-    try:
-        request = json.loads(body)
-        method, params = request.get("method"), request.get("params")
-    except (ValueError, AttributeError):
-        return None, None
-    method = method if isinstance(method, str) and _RPC_METHOD.match(method) else None
-    task_id = params.get("id") if isinstance(params, dict) else None
-    return method, task_id if isinstance(task_id, str) else None
-
-
 def serves_a2a(route: Any) -> bool:
     """Whether a Starlette route is one of a2a-sdk's (its endpoint lives in the ``a2a`` package)."""
     module = getattr(getattr(route, "endpoint", None), "__module__", None)
@@ -127,33 +112,14 @@ class HttpRequests:
         if active is None:
             return await wrapped(*args, **kwargs)
         span = active.span
-        body = bytearray()
-
-        async def receive_peeking() -> dict:
-            message = await receive()
-            if message.get("type") == "http.request" and len(body) <= MAX_BODY_PEEK:
-                body.extend(message.get("body", b""))
-                if not message.get("more_body") and len(body) <= MAX_BODY_PEEK:
-                    self._note_json_rpc(span, bytes(body))
-            return message
-
-        async def send_recording(message: dict) -> None:
-            if message.get("type") == "http.response.start":
-                status = int(message.get("status", 0))
-                span.set_attribute(attr.HTTP_RESPONSE_STATUS_CODE, status)
-                if status >= 500:
-                    mark_failed(span, str(status))
-            await send(message)
-
+        receive, send = observed(span, receive, send, lambda body: self._note_json_rpc(span, body))
         with active:
-            return await wrapped(scope, receive_peeking, send_recording)
+            return await wrapped(scope, receive, send)
 
     @staticmethod
     def _note_json_rpc(span: Any, body: bytes) -> None:
-        method, task_id = _json_rpc(body)
-        if method:
-            span.set_attribute(attr.RPC_SYSTEM_NAME, "jsonrpc")
-            span.set_attribute(attr.RPC_METHOD, method)
+        method, task_id = json_rpc_request(body)
+        note_json_rpc_method(span, method)
         span.set_attributes(a2a_ids(task_id, None))
 
 

@@ -1,0 +1,66 @@
+"""An A2A server request's HTTP exchange, observed for its ``a2a-execution`` span (both AG2 lines' servers).
+
+The request body is peeked at (up to :data:`MAX_BODY_PEEK` bytes, as it streams past) for its JSON-RPC
+method, and the response's status is put on the span, a 5xx marking it failed. Nothing is held back or
+changed: the app reads and sends exactly what it would.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable
+
+from opentelemetry.trace import Span
+
+from opentelemetry_instrumentation_ag2 import attributes as attr
+from opentelemetry_instrumentation_ag2.spans import mark_failed
+
+MAX_BODY_PEEK = 64 * 1024
+_RPC_METHOD = re.compile(r"^[A-Za-z][A-Za-z0-9_./-]{0,63}$")
+
+Receive = Callable[[], Awaitable[dict]]
+Send = Callable[[dict], Awaitable[None]]
+
+
+def json_rpc_request(body: bytes) -> tuple[str | None, str | None]:
+    """The JSON-RPC method and task id (``params.id``) of a request body, of those it has."""
+    try:
+        request = json.loads(body)
+        method, params = request.get("method"), request.get("params")
+    except (ValueError, AttributeError):
+        return None, None
+    method = method if isinstance(method, str) and _RPC_METHOD.match(method) else None
+    task_id = params.get("id") if isinstance(params, dict) else None
+    return method, task_id if isinstance(task_id, str) else None
+
+
+def note_json_rpc_method(span: Span, method: str | None) -> None:
+    """``rpc.system.name`` and ``rpc.method`` of a JSON-RPC request."""
+    if method:
+        span.set_attribute(attr.RPC_SYSTEM_NAME, "jsonrpc")
+        span.set_attribute(attr.RPC_METHOD, method)
+
+
+def observed(span: Span, receive: Receive, send: Send, on_body: Callable[[bytes], None]) -> tuple[Receive, Send]:
+    """``receive`` and ``send`` of one request, the complete body (when small enough) handed to ``on_body`` and
+    the response status put on ``span``."""
+    body = bytearray()
+
+    async def receive_peeking() -> dict:
+        message = await receive()
+        if message.get("type") == "http.request" and len(body) <= MAX_BODY_PEEK:
+            body.extend(message.get("body", b""))
+            if not message.get("more_body") and len(body) <= MAX_BODY_PEEK:
+                on_body(bytes(body))
+        return message
+
+    async def send_recording(message: dict) -> None:
+        if message.get("type") == "http.response.start":
+            status = int(message.get("status", 0))
+            span.set_attribute(attr.HTTP_RESPONSE_STATUS_CODE, status)
+            if status >= 500:
+                mark_failed(span, str(status))
+        await send(message)
+
+    return receive_peeking, send_recording
