@@ -17,9 +17,10 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, StatusC
 
 from opentelemetry_instrumentation_ag2.classic.a2a_client import _record_tasks
 from opentelemetry_instrumentation_ag2.classic.a2a_server import A2AServerMiddleware
+from tests.support.asgi_servers import RecordingApp, free_socket
 from tests.support.scripted_model import ScriptedLLM
 
-from .a2a_support import RecordingApp, free_socket, serve_agent
+from .a2a_support import serve_agent
 from .agents_app import llm_config
 from .conftest import SpanCollector, by_name, parent_of
 

@@ -438,6 +438,7 @@ def test_a_taken_port_fails_clearly_with_the_servers_last_output(tmp_path: Path)
 def test_local_stack_files_agree_with_each_other() -> None:
     """The Docker stack (not started here): collector on host 14317/14318 -> Tempo -> Grafana on 3333."""
     import yaml  # installed with AG2
+
     stack = EXAMPLES / "local-stack"
     compose = yaml.safe_load((stack / "docker-compose.yml").read_text(encoding="utf-8"))
     services = compose["services"]

@@ -23,8 +23,8 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, StatusC
 
 from opentelemetry_instrumentation_ag2 import AG2Instrumentor, spans
 from opentelemetry_instrumentation_ag2.patching import BoundPatchedFunction, PatchedFunction
+from tests.support.asgi_servers import free_socket, serve_app
 
-from .a2a_support import free_socket, serve_app
 from .agents_app import build_agents, llm_config
 from .conftest import by_name, parent_of
 

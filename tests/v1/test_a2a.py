@@ -21,9 +21,9 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, StatusCode, TraceFlags, TraceState
 
+from tests.support.asgi_servers import RecordingApp
 from tests.v1.a2a_support import (
     EchoConfig,
-    RecordingApp,
     Traced,
     a2a_instrumented,
     children,

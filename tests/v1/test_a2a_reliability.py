@@ -14,17 +14,16 @@ from ag2.a2a import A2AConfig
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.trace import SpanKind, StatusCode
 
+from tests.support.asgi_servers import free_socket, url_of
 from tests.v1.a2a_support import (
     EchoConfig,
     Traced,
     a2a_instrumented,
     children,
-    free_socket,
     only,
     parent_of,
     serve_agent,
     serve_agent_grpc,
-    url_of,
 )
 from tests.v1.helpers import FailingConfig, by_name
 
