@@ -47,6 +47,16 @@ METRIC_ATTRIBUTES: dict[Measure, tuple[str, ...]] = {
 }
 
 
+def _util_genai_instruments(meter: Meter) -> tuple[Histogram | None, Histogram | None]:
+    """opentelemetry-util-genai's client duration and token histograms, where the installed release offers them
+    publicly (``None`` each where it does not: ours below are the same instruments)."""
+    try:
+        from opentelemetry.util.genai.instruments import create_duration_histogram, create_token_histogram
+    except ImportError:
+        return None, None
+    return create_duration_histogram(meter), create_token_histogram(meter)
+
+
 class Signals:
     """The metric instruments and the event logger of one ``instrument()`` call."""
 
@@ -56,8 +66,10 @@ class Signals:
                 name, unit=unit, description=description, explicit_bucket_boundaries_advisory=list(buckets)
             )
 
+        client_duration, token_usage = _util_genai_instruments(meter)
         self._durations = {
-            Measure.CLIENT_OPERATION: histogram(
+            Measure.CLIENT_OPERATION: client_duration
+            or histogram(
                 "gen_ai.client.operation.duration", "s", "Duration of GenAI client operation", DURATION_BUCKETS
             ),
             Measure.AGENT: histogram(
@@ -70,7 +82,7 @@ class Signals:
                 "gen_ai.execute_tool.duration", "s", "Measures the duration of a tool execution.", DURATION_BUCKETS
             ),
         }
-        self._tokens = histogram(
+        self._tokens = token_usage or histogram(
             "gen_ai.client.token.usage",
             "{token}",
             "Number of input and output tokens used by GenAI clients",

@@ -87,11 +87,17 @@ def current_agent() -> Any:
     return context.get_value(_AGENT_TURN)
 
 
-def fq_exception_type(exception: BaseException) -> str:
-    """``error.type`` of an exception: its qualified type name, builtins unqualified (as the SDK's event says)."""
+def _fq_exception_type(exception: BaseException) -> str:
     kind = type(exception)
     module = kind.__module__
     return kind.__qualname__ if module in (None, "builtins") else f"{module}.{kind.__qualname__}"
+
+
+try:  # util-genai's helper where the installed release has it: one definition of error.type for GenAI spans
+    from opentelemetry.util.genai.utils import fq_exception_type
+except ImportError:  # pragma: no cover - older util-genai
+    fq_exception_type = _fq_exception_type
+"""``error.type`` of an exception: its qualified type name, builtins unqualified (as the SDK's event says)."""
 
 
 def mark_failed(span: Span, error_type: str, description: str | None = None) -> None:
