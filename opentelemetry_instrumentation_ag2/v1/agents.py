@@ -15,7 +15,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from opentelemetry_instrumentation_ag2 import attributes as attr
 from opentelemetry_instrumentation_ag2.content import messages_json, output_json, text
 from opentelemetry_instrumentation_ag2.signals import Measure
-from opentelemetry_instrumentation_ag2.spans import THIS_SPAN, ActiveSpan, SpanStart, Telemetry, fq_exception_type
+from opentelemetry_instrumentation_ag2.spans import THIS_SPAN, ActiveSpan, SpanStart, Telemetry
 from opentelemetry_instrumentation_ag2.usage import USAGE, new_usage
 from opentelemetry_instrumentation_ag2.v1.a2a_client import REMOTE_SPAN, remote_attributes, remote_card_url
 from opentelemetry_instrumentation_ag2.v1.messages import event_messages, response_message, tool_result_text
@@ -106,8 +106,7 @@ class AgentSpans:
         """A failed tool's real exception (AG2 hands it back inside a ``ToolErrorEvent``), or its result."""
         error = getattr(result, "error", None)
         if isinstance(error, BaseException):
-            span.span.record_exception(error)
-            span.fail(fq_exception_type(error), f"{type(error).__name__}: {error}")
+            span.fail_with(error)
         elif self.telemetry.capture_content and getattr(result, "result", None) is not None:
             span.set_content(attr.GEN_AI_TOOL_CALL_RESULT, tool_result_text(result))
 
