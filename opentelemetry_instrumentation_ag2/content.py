@@ -1,7 +1,9 @@
 """Message content in the GenAI conventions' JSON shape, built only when content capture is on.
 
-The serialisers return ``None`` for a value they cannot serialise (say, a part whose ``__str__`` raises):
-that one attribute or event field is left out, and the span is made as always.
+Messages are built with opentelemetry-util-genai's message types (``InputMessage``, ``OutputMessage`` and
+their parts, which follow the conventions' schemas) and serialised as util-genai serialises them. The
+serialisers return ``None`` for a value they cannot serialise (say, a part whose ``__str__`` raises): that
+one attribute or event field is left out, and the span is made as always.
 """
 
 from __future__ import annotations
@@ -9,8 +11,20 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import asdict
 from typing import Any, TypeVar
+
+from opentelemetry.util.genai.types import (
+    InputMessage,
+    MessagePart,
+    OutputMessage,
+    Text,
+    ToolCallRequest,
+    ToolCallResponse,
+    Uri,
+)
+from opentelemetry.util.genai.utils import gen_ai_json_dumps
 
 logger = logging.getLogger(__name__)
 
@@ -40,71 +54,91 @@ def _arguments(raw: Any) -> Any:
     return raw
 
 
-def _content_part(item: Any) -> dict[str, Any]:
-    """One item of a multi-part ``content`` as a conventions' part: OpenAI's ``{"type": "text", "text"}`` as a
-    text part, other typed items (images, audio, files) as generic parts, anything else as text."""
+def _content_part(item: Any) -> MessagePart | None:
+    """One item of a multi-part ``content`` as a conventions' part: text as text, an image by URL as a URI
+    part, anything else that is not a dict as its text. Other typed items (audio, files) have no part
+    util-genai would keep, and are left out."""
     if not isinstance(item, dict):
-        return {"type": "text", "content": str(item)}
+        return Text(content=str(item))
     kind = item.get("type")
-    if kind == "text" and "content" not in item:
-        return {"type": "text", "content": str(item.get("text", ""))}
-    return item if isinstance(kind, str) and kind else {"type": "generic", **item}
+    if kind == "text" or (kind is None and "text" in item):
+        return Text(content=str(item.get("content", item.get("text", ""))))
+    image = item.get("image_url")
+    url = image.get("url") if isinstance(image, dict) else image
+    if url:
+        return Uri(mime_type=None, modality="image", uri=str(url))
+    return None
 
 
-def message_parts(message: dict[str, Any] | str | None) -> list[dict[str, Any]]:
-    """The ``parts`` of one AG2/OpenAI message: text, tool calls and tool-call responses."""
+def message_parts(message: dict[str, Any] | str | None) -> list[MessagePart]:
+    """The ``parts`` of one AG2/OpenAI message: text, images, tool calls and tool-call responses."""
     if message is None:
         return []
     if isinstance(message, str):
-        return [{"type": "text", "content": message}]
-    parts: list[dict[str, Any]] = []
+        return [Text(content=message)]
     content = message.get("content")
     if message.get("role") == "tool" and "tool_call_id" in message:
-        return [{"type": "tool_call_response", "id": message["tool_call_id"], "response": content}]
-    for response in message.get("tool_responses") or ():
-        parts.append(
-            {"type": "tool_call_response", "id": response.get("tool_call_id"), "response": response.get("content")}
-        )
+        return [ToolCallResponse(response=content, id=message["tool_call_id"])]
+    parts: list[MessagePart] = [
+        ToolCallResponse(response=response.get("content"), id=response.get("tool_call_id"))
+        for response in message.get("tool_responses") or ()
+    ]
     if isinstance(content, str) and content and not parts:
-        parts.append({"type": "text", "content": content})
+        parts.append(Text(content=content))
     elif isinstance(content, list):
-        parts.extend(_content_part(item) for item in content)
+        parts.extend(part for part in map(_content_part, content) if part is not None)
     for call in message.get("tool_calls") or ():
         function = call.get("function") or {}
-        parts.append(
-            {
-                "type": "tool_call",
-                "id": call.get("id"),
-                "name": function.get("name"),
-                "arguments": _arguments(function.get("arguments")),
-            }
-        )
+        arguments = _arguments(function.get("arguments"))
+        parts.append(ToolCallRequest(arguments=arguments, name=function.get("name"), id=call.get("id")))
     return parts
 
 
-def to_otel_message(message: dict[str, Any] | str | None, role: str = "user") -> dict[str, Any]:
-    """One message as a GenAI ``{"role", "parts"}`` object."""
-    if isinstance(message, dict):
-        role = message.get("role") or role
-    return {"role": role, "parts": message_parts(message)}
+def _role(message: Any, default: str) -> str:
+    """A dict message's own role, else ``default``."""
+    return (message.get("role") if isinstance(message, dict) else None) or default
+
+
+def input_message(message: dict[str, Any] | str | None, role: str = "user") -> InputMessage:
+    """One message as the conventions' input message."""
+    return InputMessage(role=_role(message, role), parts=message_parts(message))
+
+
+def output_message(reply: Any, finish_reason: str | None = None) -> OutputMessage:
+    """A reply as the conventions' output message. It always says why it finished: when the caller does not
+    know, ``tool_call`` for a reply that calls tools, else ``stop``."""
+    parts = message_parts(reply)
+    if not finish_reason:
+        finish_reason = "tool_call" if any(isinstance(part, ToolCallRequest) for part in parts) else "stop"
+    return OutputMessage(role=_role(reply, "assistant"), parts=parts, finish_reason=finish_reason)
+
+
+def _json(items: Iterable[Any]) -> str:
+    return gen_ai_json_dumps([asdict(item) for item in items])
 
 
 @or_none
 def messages_json(messages: list[Any], role: str = "user") -> str:
-    """A list of messages as the JSON string of ``gen_ai.input.messages`` / ``gen_ai.output.messages``."""
-    return json.dumps([to_otel_message(message, role) for message in messages], default=str)
+    """A list of messages as the JSON string of ``gen_ai.input.messages``."""
+    return _json(input_message(message, role) for message in messages)
 
 
 @or_none
 def output_json(reply: Any, finish_reason: str | None = None) -> str:
-    """An agent's or model's reply as ``gen_ai.output.messages`` JSON. An output message always says why it
-    finished: when the caller does not know, ``tool_call`` for a reply that calls tools, else ``stop``."""
-    message = to_otel_message(reply, "assistant")
-    if not finish_reason:
-        calls_tools = any(part.get("type") == "tool_call" for part in message["parts"])
-        finish_reason = "tool_call" if calls_tools else "stop"
-    message["finish_reason"] = finish_reason
-    return json.dumps([message], default=str)
+    """An agent's or model's reply as ``gen_ai.output.messages`` JSON."""
+    return _json([output_message(reply, finish_reason)])
+
+
+@or_none
+def outputs_json(replies: Iterable[tuple[Any, str | None]]) -> str:
+    """Several replies (a model's choices) with their finish reasons as ``gen_ai.output.messages`` JSON."""
+    return _json(output_message(reply, reason) for reply, reason in replies)
+
+
+@or_none
+def parts_json(parts: Iterable[MessagePart]) -> str:
+    """Message parts as JSON, as ``gen_ai.system_instructions`` takes them."""
+    return _json(parts)
 
 
 @or_none

@@ -1,8 +1,10 @@
-"""Living with opentelemetry-util-genai-based instrumentations (openai-v2 and the others): one span per LLM call.
+"""Living with opentelemetry-util-genai-based instrumentations (openai-v2 and the others).
 
-Version-gated: util-genai 1.3 and later share an "inference already open" context value, by which those
-instrumentations see our ``chat`` span and make none of their own. Earlier releases (which the published
-openai-v2 requires) have none: there openai-v2's span is the call's one span, and ours steps aside.
+Version-gated, as util-genai's releases differ. From 1.3 on, util-genai shares two context values: "an
+inference is already open", by which those instrumentations see our ``chat`` span and make none of their
+own (one span per LLM call); and the conversation id, which they put on their spans as
+``gen_ai.conversation.id``. Earlier releases (which the published openai-v2 requires) have neither: there
+openai-v2's span is the call's one span, and ours steps aside.
 """
 
 from __future__ import annotations
@@ -22,6 +24,20 @@ def _inference_contract() -> tuple[Any, Any] | None:
     except ImportError:
         return None
     return CLIENT_INFERENCE_CONTEXT_KEY, InferenceData
+
+
+def conversation_id_key() -> Any | None:
+    """util-genai's context key for the ambient conversation id (util-genai >= 1.3), or ``None``.
+
+    util-genai offers it only through its handler, which would start a span of its own; the key itself
+    lives in its ``_conversation_context`` module. Sharing it is what lets a util-genai instrumentation
+    inside an AG2 chat (an LLM call from a tool, say) carry the chat's ``gen_ai.conversation.id``.
+    """
+    try:
+        from opentelemetry.util.genai._conversation_context import CONVERSATION_ID_KEY
+    except ImportError:
+        return None
+    return CONVERSATION_ID_KEY
 
 
 def inference_scope() -> dict[Any, Any] | None:

@@ -25,11 +25,14 @@ from opentelemetry.util.types import AttributeValue
 
 from opentelemetry_instrumentation_ag2.attributes import AG2_SPAN_TYPE, ERROR_TYPE, GEN_AI_CONVERSATION_ID
 from opentelemetry_instrumentation_ag2.config import Settings
+from opentelemetry_instrumentation_ag2.genai_interop import conversation_id_key
 from opentelemetry_instrumentation_ag2.signals import Measure, Signals
 
 logger = logging.getLogger(__name__)
 
-_CONVERSATION_ID = context.create_key("ag2-conversation-id")
+_CONVERSATION_ID = conversation_id_key() or context.create_key("ag2-conversation-id")
+"""The conversation id beneath a conversation span: util-genai's own key where it has one, so that its
+instrumentations' spans carry the same ``gen_ai.conversation.id``."""
 _AGENT_TURN = context.create_key("ag2-agent-turn")
 _CONVERSATION_SPAN = context.create_key("ag2-conversation-span")
 AG2_OWN_TRACING_SCOPE = "opentelemetry.instrumentation.ag2"

@@ -195,10 +195,17 @@ class ServedAgentSpans:
 
 
 def add_server_middleware(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
-    """wrapt wrapper for ``A2aAgentServer.build``: the built app gets :class:`A2AServerMiddleware`."""
+    """wrapt wrapper for ``A2aAgentServer.build``: the built app gets :class:`A2AServerMiddleware`, innermost.
+
+    Innermost, so that a server instrumentation's middleware (starlette, asgi) runs first: its span is the
+    request's SERVER span and ``a2a-execution`` the INTERNAL span beneath it. ``add_middleware`` would put
+    ours outermost, before it.
+    """
     app = wrapped(*args, **kwargs)
     try:
-        app.add_middleware(A2AServerMiddleware, routes_of=app)
+        from starlette.middleware import Middleware
+
+        app.user_middleware.append(Middleware(A2AServerMiddleware, routes_of=app))
     except Exception:
         logger.debug("ag2 instrumentation could not add its middleware to %r", app, exc_info=True)
     return app

@@ -23,7 +23,7 @@ from opentelemetry_instrumentation_ag2.classic.models import (
     server_of,
 )
 from opentelemetry_instrumentation_ag2.classic.response_cache import CacheWatch, watch_cache
-from opentelemetry_instrumentation_ag2.content import message_parts, messages_json, or_none, text
+from opentelemetry_instrumentation_ag2.content import message_parts, messages_json, outputs_json, parts_json, text
 from opentelemetry_instrumentation_ag2.genai_interop import inference_scope, openai_v2_traces
 from opentelemetry_instrumentation_ag2.patching import Patch
 from opentelemetry_instrumentation_ag2.signals import Measure
@@ -53,14 +53,10 @@ def new_input(messages: list[Any]) -> list[Any]:
     return [m for m in messages if not (isinstance(m, dict) and m.get("role") == "system")]
 
 
-@or_none
-def _system_instructions(messages: list[Any]) -> list[dict[str, Any]]:
-    return [
-        part
-        for message in messages
-        if isinstance(message, dict) and message.get("role") == "system"
-        for part in message_parts(message)
-    ]
+def _system_instructions(messages: list[Any]) -> str | None:
+    """The system messages' parts as ``gen_ai.system_instructions`` JSON, or ``None`` when there are none."""
+    system = [m for m in messages if isinstance(m, dict) and m.get("role") == "system"]
+    return parts_json(part for message in system for part in message_parts(message)) if system else None
 
 
 class LLMCall(NamedTuple):
@@ -123,7 +119,7 @@ class LLMSpans:
             start.content[attr.GEN_AI_INPUT_MESSAGES] = messages_json(new_input(messages))
             system = _system_instructions(messages)
             if system:
-                start.content[attr.GEN_AI_SYSTEM_INSTRUCTIONS] = text(system)
+                start.content[attr.GEN_AI_SYSTEM_INSTRUCTIONS] = system
             configured_tools = config_value(entry, "tools") or ()
             tools = [*(kwargs.get("tools") or ()), *configured_tools]  # both, as AG2 merges them
             if tools:
@@ -197,15 +193,15 @@ def add_to_rollup(used: ResponseUsage) -> None:
         rollup.add(*used)
 
 
-@or_none
 def _choices_json(choices: Any) -> str | None:
-    outputs = []
-    for choice in choices:
-        message = getattr(choice, "message", None)
-        dumped = message.model_dump(exclude_none=True) if hasattr(message, "model_dump") else {"content": message}
-        reason = getattr(choice, "finish_reason", None)
-        outputs.append({"role": "assistant", "parts": message_parts(dumped), "finish_reason": reason})
-    return text(outputs)
+    """A response's choices as ``gen_ai.output.messages`` JSON."""
+
+    def reply(message: Any) -> Any:
+        return message.model_dump(exclude_none=True) if hasattr(message, "model_dump") else {"content": message}
+
+    return outputs_json(
+        (reply(getattr(choice, "message", None)), getattr(choice, "finish_reason", None)) for choice in choices
+    )
 
 
 def llm_patches(telemetry: Telemetry) -> list[Patch]:

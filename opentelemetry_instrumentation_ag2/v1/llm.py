@@ -12,9 +12,10 @@ from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
+from opentelemetry.util.genai.types import Text
 
 from opentelemetry_instrumentation_ag2 import attributes as attr
-from opentelemetry_instrumentation_ag2.content import messages_json, output_json, text
+from opentelemetry_instrumentation_ag2.content import messages_json, output_json, parts_json
 from opentelemetry_instrumentation_ag2.genai_interop import openai_v2_traces
 from opentelemetry_instrumentation_ag2.signals import Measure
 from opentelemetry_instrumentation_ag2.spans import ActiveSpan, SpanStart, Telemetry
@@ -65,9 +66,7 @@ class LLMSpans:
             start.content[attr.GEN_AI_INPUT_MESSAGES] = messages_json(new_input(history_messages(events)))
             prompt = [fragment for fragment in getattr(context, "prompt", None) or () if isinstance(fragment, str)]
             if prompt:
-                start.content[attr.GEN_AI_SYSTEM_INSTRUCTIONS] = text(
-                    [{"type": "text", "content": fragment} for fragment in prompt]
-                )
+                start.content[attr.GEN_AI_SYSTEM_INSTRUCTIONS] = parts_json(map(Text, prompt))
         return start
 
     def response(self, span: ActiveSpan, response: Any) -> None:

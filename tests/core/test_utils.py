@@ -5,13 +5,14 @@ from __future__ import annotations
 import copy
 import json
 import pickle
+from dataclasses import asdict
 
 import pytest
 from opentelemetry import context
 from opentelemetry.util.genai.types import ContentCapturingMode
 
 from opentelemetry_instrumentation_ag2.config import Settings, parse_capture_mode
-from opentelemetry_instrumentation_ag2.content import message_parts, messages_json, output_json, text, to_otel_message
+from opentelemetry_instrumentation_ag2.content import input_message, message_parts, messages_json, output_json, text
 from opentelemetry_instrumentation_ag2.patching import PatchedFunction, original_function
 from opentelemetry_instrumentation_ag2.spans import fq_exception_type
 from opentelemetry_instrumentation_ag2.usage import USAGE, Usage, new_usage
@@ -56,8 +57,15 @@ class Unprintable:
             [{"type": "text", "content": "a"}, {"type": "text", "content": "7"}],
         ),
         (
-            {"content": [{"type": "image_url", "image_url": {"url": "u"}}, {"url": "v"}]},
-            [{"type": "image_url", "image_url": {"url": "u"}}, {"type": "generic", "url": "v"}],
+            {"content": [{"type": "image_url", "image_url": {"url": "u"}}, {"type": "image_url", "image_url": "v"}]},
+            [
+                {"type": "uri", "modality": "image", "uri": "u", "mime_type": None},
+                {"type": "uri", "modality": "image", "uri": "v", "mime_type": None},
+            ],
+        ),
+        (
+            {"content": [{"type": "input_audio", "input_audio": {"data": "AAAA"}}, {"url": "v"}, "x"]},
+            [{"type": "text", "content": "x"}],
         ),
     ],
     ids=[
@@ -70,16 +78,17 @@ class Unprintable:
         "tool-call-bad-json",
         "tool-responses",
         "parts",
-        "typed",
+        "images",
+        "unknown-parts-left-out",
     ],
 )
 def test_message_parts(message, parts):
-    assert message_parts(message) == parts
+    assert [asdict(part) for part in message_parts(message)] == parts
 
 
 def test_a_message_keeps_its_role_or_takes_the_default():
-    assert to_otel_message({"role": "system", "content": "x"})["role"] == "system"
-    assert to_otel_message("x", "assistant")["role"] == "assistant"
+    assert input_message({"role": "system", "content": "x"}).role == "system"
+    assert input_message("x", "assistant").role == "assistant"
 
 
 def test_serialisers_give_the_conventions_json():
@@ -90,7 +99,12 @@ def test_serialisers_give_the_conventions_json():
     assert text({"a": 1}) == '{"a": 1}'
 
 
-REQUIRED_PART_FIELDS = {"text": {"content"}, "tool_call": {"name"}, "tool_call_response": {"response"}}
+REQUIRED_PART_FIELDS = {
+    "text": {"content"},
+    "tool_call": {"name"},
+    "tool_call_response": {"response"},
+    "uri": {"modality", "uri"},
+}
 """What the GenAI conventions' message JSON schemas require of each part type besides ``type``."""
 
 
@@ -129,7 +143,7 @@ def test_messages_conform_to_the_conventions_schemas(message):
 def test_a_value_that_cannot_be_serialised_gives_none_not_an_exception():
     assert text({"a": Unprintable()}) is None
     assert messages_json([{"content": [Unprintable()]}]) is None
-    assert output_json({"content": [{"type": "image", "url": Unprintable()}]}) is None
+    assert output_json({"content": [{"type": "image_url", "image_url": {"url": Unprintable()}}]}) is None
 
 
 @pytest.mark.parametrize(
