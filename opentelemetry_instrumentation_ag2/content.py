@@ -114,7 +114,9 @@ def output_message(reply: Any, finish_reason: str | None = None) -> OutputMessag
 
 
 def _json(items: Iterable[Any]) -> str:
-    return gen_ai_json_dumps([asdict(item) for item in items])
+    """Messages or parts as JSON, leaving out their unset optional fields (a message's ``name`` in newer
+    util-genai releases), so that the shape is the same whichever release is installed."""
+    return gen_ai_json_dumps([{k: v for k, v in asdict(item).items() if v is not None} for item in items])
 
 
 @or_none
