@@ -1,4 +1,4 @@
-"""The classic line's in-memory fixtures, for the util-genai 1.3 environment (tox env ``genai``)."""
+"""The classic line's in-memory fixtures, for the util-genai 1.3 environment (tox env ``classic-genai``)."""
 
 from tests.classic.conftest import (  # noqa: F401 (fixtures)
     instrument,

@@ -1,5 +1,5 @@
 """util-genai 1.3's openai instrumentation inside an AG2 chat: the chat's conversation id on its spans, and
-one span per LLM call (tox env ``genai``: util-genai 1.3b0 and opentelemetry-instrumentation-genai-openai,
+one span per LLM call (tox env ``classic-genai``: util-genai 1.3b0 and opentelemetry-instrumentation-genai-openai,
 openai-v2's successor)."""
 
 from __future__ import annotations
