@@ -184,3 +184,25 @@ def minimal_wrappers(tracer: Any) -> None:
     bare_span(ConversableAgent, "generate_reply", lambda agent: "invoke_agent " + agent.name)
     bare_span(ConversableAgent, "initiate_chat", lambda agent: "conversation " + agent.name)
     bare_span(OpenAIWrapper, "create", lambda _: "chat")
+
+
+# ---------------------------------------------------------------------------------------------- groups
+
+WORKLOADS = {
+    "W1": "W1 local chat, reply functions, 10 rounds",
+    "W1x100": "W1 local chat, reply functions, 100 rounds",
+    "W2": "W2 chat through the scripted model",
+    "W3": "W3 A2A round trip to a local server",
+}
+"""The timed workloads, in table order."""
+
+FLOOR_CONFIGS = ("floor", "floor-in-turn", "attributed-in-turn", "minimal")
+"""W1's extra configurations, for the floor."""
+SDK_CONFIGS = ("sdk-only", "idle-thread")
+SDK_GROUPS = ("W2", "W3")
+"""Where the SDK's own cost (without any spans) is measured too."""
+METRIC_CONFIGS = ("ours-metrics",)
+METRIC_GROUPS = ("W1", "W2")
+"""Where ours is also measured with a MeterProvider, as zero-code runs it (W3's few points a turn are lost in it)."""
+MEMORY_CONFIGS = ("baseline", "ours", "ours-tracemalloc")
+FLAT_CONFIGS = ("baseline", "ours", "ours-content", "ag2", "openinference")
