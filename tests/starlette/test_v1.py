@@ -1,0 +1,67 @@
+"""One SERVER span per request with opentelemetry-instrumentation-starlette also installed (AG2 1.x).
+
+``tests.v1.a2a_app``'s server and client each run under ``opentelemetry-instrument``, exporting OTLP to an
+in-test receiver; the starlette instrumentor traces every request the server takes too. Each request must
+have starlette's span as its one SERVER span, and ``a2a-execution`` INTERNAL beneath it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from tests.support.otlp_receiver import ReceivedSpan, TraceReceiver
+from tests.v1.test_a2a_cross_process import ROOT, children, instrumented, instrumented_env, only, server_process
+
+pytestmark = pytest.mark.timeout(180)
+
+STARLETTE_SCOPE = "opentelemetry.instrumentation.starlette"
+
+
+def is_request_span(span: ReceivedSpan) -> bool:
+    """Starlette's span of a whole request (not one of its ``http send`` / ``http receive`` events)."""
+    return span.scope_name == STARLETTE_SCOPE and "asgi.event.type" not in span.attributes
+
+
+def complete(spans: list[ReceivedSpan]) -> bool:
+    names = [s.name for s in spans]
+    return (
+        "invoke_agent triage" in names
+        and names.count("a2a-execution") >= 4
+        and names.count("chat gpt-test") >= 4
+        and sum(map(is_request_span, spans)) >= 4
+    )
+
+
+@pytest.mark.parametrize("transport", ["jsonrpc", "rest"])
+def test_starlette_span_is_the_server_span_and_a2a_execution_internal_beneath(transport: str) -> None:
+    with TraceReceiver(host="127.0.0.1", grpc_port=0, http_port=0) as receiver:
+        endpoint = receiver.grpc_endpoint
+        with server_process(instrumented_env("tech-agent-service", endpoint), transport) as url:
+            done = subprocess.run(
+                instrumented("ask", url),
+                cwd=ROOT,
+                env=instrumented_env("client-service", endpoint),
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            assert done.returncode == 0, done.stdout + done.stderr
+            spans = receiver.wait_for(complete, timeout=60)
+
+    assert len({s.trace_id for s in spans}) == 1
+    server_side = [s for s in spans if s.service_name == "tech-agent-service"]
+    assert any(s.scope_name == STARLETTE_SCOPE for s in server_side), "the starlette instrumentation is on"
+    assert sum(s.kind == "SERVER" for s in server_side) == sum(map(is_request_span, server_side))
+    calls = [s for s in spans if s.name == "invoke_agent tech_agent" and s.kind == "CLIENT"]
+    assert len(calls) == 2
+    for call in calls:
+        requests = [s for s in children(call, spans) if s.service_name == "tech-agent-service"]
+        assert [(s.scope_name, s.kind) for s in requests] == [(STARLETTE_SCOPE, "SERVER")] * 2  # card, message
+        card, message = (only([s for s in children(r, spans) if s.name == "a2a-execution"]) for r in requests)
+        assert (card.kind, message.kind) == ("INTERNAL", "INTERNAL")
+        assert card.attributes["http.route"] == "/.well-known/agent-card.json"
+        served = only([s for s in children(message, spans) if s.scope_name != STARLETTE_SCOPE])
+        assert (served.name, served.kind) == ("invoke_agent tech_agent", "INTERNAL")
