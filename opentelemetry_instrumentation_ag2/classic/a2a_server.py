@@ -195,20 +195,32 @@ class ServedAgentSpans:
 
 
 def add_server_middleware(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
-    """wrapt wrapper for ``A2aAgentServer.build``: the built app gets :class:`A2AServerMiddleware`, innermost.
+    """wrapt wrapper for ``A2aAgentServer.build``: the built app gets :class:`A2AServerMiddleware`.
 
-    Innermost, so that a server instrumentation's middleware (starlette, asgi) runs first: its span is the
-    request's SERVER span and ``a2a-execution`` the INTERNAL span beneath it. ``add_middleware`` would put
-    ours outermost, before it.
+    Outermost, so that a request the user's middleware (``A2aAgentServer.add_middleware``) rejects has its
+    span too; but just inside a server instrumentation's middleware (starlette's), whose span is then the
+    request's SERVER span and ``a2a-execution`` the INTERNAL span beneath it.
     """
     app = wrapped(*args, **kwargs)
     try:
         from starlette.middleware import Middleware
 
-        app.user_middleware.append(Middleware(A2AServerMiddleware, routes_of=app))
+        app.user_middleware.insert(
+            _position_of_ours(app.user_middleware), Middleware(A2AServerMiddleware, routes_of=app)
+        )
     except Exception:
         logger.debug("ag2 instrumentation could not add its middleware to %r", app, exc_info=True)
     return app
+
+
+def _position_of_ours(stack: list[Any]) -> int:
+    """Just after the innermost OpenTelemetry server middleware of ``stack`` (outermost first), else first."""
+    positions = [index + 1 for index, middleware in enumerate(stack) if _is_server_instrumentation(middleware.cls)]
+    return positions[-1] if positions else 0
+
+
+def _is_server_instrumentation(cls: Any) -> bool:
+    return getattr(cls, "__module__", "").startswith("opentelemetry.instrumentation.")
 
 
 def a2a_server_patches(telemetry: Telemetry, agent_spans: AgentSpans) -> list[Patch]:

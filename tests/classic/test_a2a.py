@@ -335,6 +335,44 @@ def test_valid_traceparent_is_continued(served, span_exporter):
     assert execution.parent.is_remote
 
 
+def test_a_request_the_users_own_middleware_rejects_has_its_span(instrument, span_exporter, llm):
+    from starlette.middleware.base import BaseHTTPMiddleware
+    from starlette.responses import JSONResponse
+
+    spans_seen_by_the_middleware: list[trace.Span] = []
+
+    class RequireApiKey(BaseHTTPMiddleware):
+        async def dispatch(self, request: Any, call_next: Any) -> Any:
+            spans_seen_by_the_middleware.append(trace.get_current_span())
+            if request.method == "POST" and request.headers.get("x-api-key") != "secret":
+                return JSONResponse({"error": "unauthorized"}, status_code=401)
+            return await call_next(request)
+
+    traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    tech_agent = ConversableAgent("tech_agent", llm_config=llm_config(llm.base_url), human_input_mode="NEVER")
+    with serve_agent(tech_agent, middleware=[RequireApiKey]) as url:
+        response = httpx.post(
+            url, json={"jsonrpc": "2.0", "id": 1, "method": "message/send"}, headers={"traceparent": traceparent}
+        )
+        assert response.status_code == 401
+        rejected = only(span_exporter.wait_for(lambda spans: by_name(spans, "a2a-execution")))
+        span_exporter.clear()
+
+        llm.push("Use gdb.")
+        factory = HttpxClientFactory(headers={"x-api-key": "secret"})
+        result = chat(A2aRemoteAgent(url, name="tech_agent", client=factory), max_turns=1)
+        assert result.chat_history[-1]["content"] == "Use gdb."
+        served = span_exporter.wait_for(lambda spans: len(by_name(spans, "a2a-execution")) >= 2)
+
+    assert (rejected.kind, rejected.attributes["http.response.status_code"]) == (SpanKind.SERVER, 401)
+    assert rejected.context.trace_id == 0x0AF7651916CD43DD8448EB211C80319C
+    assert rejected.parent.span_id == 0xB7AD6B7169203331
+    assert spans_seen_by_the_middleware[0].get_span_context() == rejected.context
+    call = only(remote_calls(served))
+    assert all(parent_of(execution, served) is call for execution in by_name(served, "a2a-execution"))
+    assert by_name(served, "conversation tech_agent")
+
+
 @pytest.mark.parametrize("scope_type", ["lifespan", "websocket"])
 def test_non_http_scopes_pass_through_untouched(instrument, span_exporter, scope_type):
     calls = []
