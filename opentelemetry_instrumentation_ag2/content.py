@@ -12,7 +12,7 @@ import functools
 import json
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from typing import Any, TypeVar
 
 from opentelemetry.util.genai.types import (
@@ -99,9 +99,22 @@ def _role(message: Any, default: str) -> str:
     return (message.get("role") if isinstance(message, dict) else None) or default
 
 
+_MESSAGES_HAVE_NAMES = "name" in {field.name for field in fields(InputMessage)}
+"""Whether the installed util-genai's messages carry the participant's ``name`` (1.3 and later)."""
+
+
+def _sender(message: Any) -> dict[str, str]:
+    """``name=`` the agent that sent a dict message (a group chat names every speaker), where util-genai's
+    messages have the field. A tool or function message's ``name`` is the function's, not a participant's."""
+    if not _MESSAGES_HAVE_NAMES or not isinstance(message, dict) or message.get("role") in ("tool", "function"):
+        return {}
+    name = message.get("name")
+    return {"name": str(name)} if name else {}
+
+
 def input_message(message: dict[str, Any] | str | None, role: str = "user") -> InputMessage:
     """One message as the conventions' input message."""
-    return InputMessage(role=_role(message, role), parts=message_parts(message))
+    return InputMessage(role=_role(message, role), parts=message_parts(message), **_sender(message))
 
 
 def output_message(reply: Any, finish_reason: str | None = None) -> OutputMessage:
@@ -110,12 +123,12 @@ def output_message(reply: Any, finish_reason: str | None = None) -> OutputMessag
     parts = message_parts(reply)
     if not finish_reason:
         finish_reason = "tool_call" if any(isinstance(part, ToolCallRequest) for part in parts) else "stop"
-    return OutputMessage(role=_role(reply, "assistant"), parts=parts, finish_reason=finish_reason)
+    return OutputMessage(role=_role(reply, "assistant"), parts=parts, finish_reason=finish_reason, **_sender(reply))
 
 
 def _json(items: Iterable[Any]) -> str:
-    """Messages or parts as JSON, leaving out their unset optional fields (a message's ``name`` in newer
-    util-genai releases), so that the shape is the same whichever release is installed."""
+    """Messages or parts as JSON, leaving out their unset optional fields (as a message's ``name`` when no
+    participant is known), so that the shape is the same whichever release is installed."""
     return gen_ai_json_dumps([{k: v for k, v in asdict(item).items() if v is not None} for item in items])
 
 

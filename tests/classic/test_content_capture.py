@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import builtins
 import json
+from dataclasses import fields
 
 import pytest
 from autogen import register_function
+from opentelemetry.util.genai.types import InputMessage
 
 from opentelemetry_instrumentation_ag2 import AG2Instrumentor
 from opentelemetry_instrumentation_ag2.config import Settings, parse_capture_mode
@@ -67,6 +69,11 @@ def test_no_content_on_spans_by_default(tracer_provider, span_exporter, llm, mon
     assert not any(key.startswith("gen_ai.input") for span in spans for key in span.attributes)
 
 
+def sender(name: str) -> dict[str, str]:
+    """A message's ``name``: the agent that sent it, where the installed util-genai's messages have names."""
+    return {"name": name} if "name" in {field.name for field in fields(InputMessage)} else {}
+
+
 @pytest.mark.parametrize(("env_value", "keyword"), [("SPAN_ONLY", None), ("true", None), (None, "SPAN_AND_EVENT")])
 def test_content_when_switched_on(tracer_provider, span_exporter, llm, monkeypatch, env_value, keyword):
     monkeypatch.delenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", raising=False)
@@ -82,7 +89,7 @@ def test_content_when_switched_on(tracer_provider, span_exporter, llm, monkeypat
     first, chat = by_name(spans, "chat gpt-4o-mini")[:2]
     # each call carries what is new since the model last spoke; the system prompt on its own
     assert json.loads(first.attributes["gen_ai.input.messages"]) == [
-        {"role": "user", "parts": [{"type": "text", "content": SECRET_QUESTION}]}
+        {"role": "user", "parts": [{"type": "text", "content": SECRET_QUESTION}]} | sender("user_proxy")
     ]
     assert json.loads(first.attributes["gen_ai.system_instructions"]) == [
         {"type": "text", "content": "You solve technical problems. Provide clear, actionable solutions."}

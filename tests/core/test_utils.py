@@ -5,11 +5,11 @@ from __future__ import annotations
 import copy
 import json
 import pickle
-from dataclasses import asdict
+from dataclasses import asdict, fields
 
 import pytest
 from opentelemetry import context
-from opentelemetry.util.genai.types import ContentCapturingMode
+from opentelemetry.util.genai.types import ContentCapturingMode, InputMessage
 
 from opentelemetry_instrumentation_ag2.config import Settings, parse_capture_mode
 from opentelemetry_instrumentation_ag2.content import input_message, message_parts, messages_json, output_json, text
@@ -89,6 +89,19 @@ def test_message_parts(message, parts):
 def test_a_message_keeps_its_role_or_takes_the_default():
     assert input_message({"role": "system", "content": "x"}).role == "system"
     assert input_message("x", "assistant").role == "assistant"
+
+
+def test_a_message_names_the_agent_that_sent_it_where_util_genai_messages_have_names():
+    named = "name" in {field.name for field in fields(InputMessage)}
+    speaker = {"name": "tech_agent"} if named else {}
+    said = {"role": "user", "name": "tech_agent", "content": "Use gdb."}
+    assert json.loads(messages_json([said])) == [
+        {"role": "user", "parts": [{"type": "text", "content": "Use gdb."}]} | speaker
+    ]
+    assert json.loads(output_json(said | {"role": "assistant"}))[0].get("name") == speaker.get("name")
+    tool_result = {"role": "tool", "name": "weather", "tool_call_id": "c1", "content": "sunny"}
+    function_call = {"role": "function", "name": "weather", "content": "sunny"}
+    assert all("name" not in json.loads(messages_json([m]))[0] for m in (tool_result, function_call, "plain"))
 
 
 def test_serialisers_give_the_conventions_json():
