@@ -214,12 +214,11 @@ def add_server_middleware(wrapped: Any, instance: Any, args: tuple, kwargs: dict
 
 
 def _position_of_ours(stack: list[Any]) -> int:
-    """Just after the innermost OpenTelemetry server middleware of ``stack`` (outermost first), else first."""
-    positions = [index + 1 for index, middleware in enumerate(stack) if _is_server_instrumentation(middleware.cls)]
-    return positions[-1] if positions else 0
+    """Just inside the innermost OpenTelemetry middleware of ``stack`` (outermost first), else outermost."""
+    return max((index + 1 for index, entry in enumerate(stack) if _is_opentelemetry(entry.cls)), default=0)
 
 
-def _is_server_instrumentation(cls: Any) -> bool:
+def _is_opentelemetry(cls: Any) -> bool:
     return getattr(cls, "__module__", "").startswith("opentelemetry.instrumentation.")
 
 
