@@ -20,6 +20,7 @@ import argparse
 import collections
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -444,17 +445,16 @@ def run(options: argparse.Namespace, console: Console) -> int:
             document = {**result, "spans": spans_as_json(spans)}
             Path(options.json).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
         receiver.stop()  # also sends what is left to forward
-        report_forwarding(console, receiver)
+        report_forwarding(console, receiver, options.command)
     return 0 if len(result["trace_ids"]) == 1 else 1
 
 
-def report_forwarding(console: Console, receiver: TraceReceiver) -> None:
-    """Say where the trace was forwarded, or how to forward it."""
+def report_forwarding(console: Console, receiver: TraceReceiver, command: str) -> None:
+    """Say where the trace was forwarded, or how to forward it (``command`` is how the demo was run)."""
     forwarder = receiver.forwarder
     if forwarder is None:
         console.print(
-            "  to open it in Jaeger, Tempo or Phoenix: OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4317 "
-            "bash examples/demo.sh",
+            f"  to open it in Jaeger, Tempo or Phoenix: OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4317 {command}",
             style="dim",
             highlight=False,
         )
@@ -494,7 +494,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--summary", action="store_true", help=f"also print a one-line JSON summary, prefixed {SUMMARY_PREFIX!r}"
     )
     parser.add_argument("--verbose", action="store_true", help="also show the servers' output")
-    return parser.parse_args(argv)
+    options = parser.parse_args(argv)
+    launcher = os.environ.get("DEMO_LAUNCHER", "python examples/demo.py")  # demo.sh says it was the launcher
+    options.command = shlex.join([*shlex.split(launcher), *(sys.argv[1:] if argv is None else argv)])
+    return options
 
 
 def main(argv: Sequence[str] | None = None) -> int:

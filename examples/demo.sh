@@ -6,6 +6,7 @@
 #   bash examples/demo.sh --example v1        # the same system on AG2 1.x (orchestrator + two A2A agents)
 #   bash examples/demo.sh --example mixed     # a 1.x orchestrator calling a classic and a 1.x A2A agent
 #   bash examples/demo.sh --help              # every option of examples/demo.py
+#   bash examples/demo.sh --serve             # a key-free back end for your own app (examples/local_backend.py)
 #
 # Creates a virtualenv (.venv-demo at the repository root, or $DEMO_VENV) on first use, installs the project
 # with its demo dependencies there, then runs examples/demo.py with the arguments given. The v1 and mixed
@@ -17,7 +18,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="${DEMO_VENV:-$root/.venv-demo}"
 python="${DEMO_PYTHON:-python3}"
-requirements=(-e "${root}[demo]" "ag2[openai,a2a]==0.14.0" "a2a-sdk[http-server]==1.3.0")
+requirements=(-e "${root}[demo]" "autogen[openai,a2a]==0.14.1" "a2a-sdk[http-server]==1.3.0")
 venv_v1="${DEMO_VENV_V1:-$root/.venv-demo-v1}"
 requirements_v1=(-e "${root}[demo]" "ag2[openai,a2a]==1.2.1" "a2a-sdk[http-server]==1.3.0")
 
@@ -71,6 +72,10 @@ done
 
 [[ -x "$venv/bin/python" ]] || create_venv "$venv"
 install_requirements "$venv" "${requirements[@]}"
+if [[ "${1:-}" == "--serve" ]]; then
+  shift
+  exec "$venv/bin/python" "$root/examples/local_backend.py" "$@"
+fi
 if [[ "$example" == "v1" || "$example" == "mixed" ]]; then
   if [[ ! -x "$venv_v1/bin/python" ]]; then
     create_venv "$venv_v1" "AG2 1.x"
@@ -79,4 +84,5 @@ if [[ "$example" == "v1" || "$example" == "mixed" ]]; then
   install_requirements "$venv_v1" "${requirements_v1[@]}"
   export DEMO_VENV_V1="$venv_v1"
 fi
+export DEMO_LAUNCHER="bash examples/demo.sh" # the command the demo's closing hint repeats
 exec "$venv/bin/python" "$root/examples/demo.py" "$@"

@@ -99,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         receiver.start()
     except ReceiverStartError as exc:
-        banner.print(f"[red]{exc}[/]")
+        banner.print(f"[red]{exc}[/]\nStop it, or choose other ports: --grpc-port / --http-port", highlight=False)
         return 1
     stop = threading.Event()
 

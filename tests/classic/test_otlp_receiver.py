@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import os
+import socket
 import time
 from collections.abc import Callable, Iterator
 
@@ -19,6 +21,8 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
 from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from tests.support.otlp_receiver import ReceiverStartError, TraceReceiver
 
 from .otlp_receiver import OTLPReceiver, ReceivedSpan
 
@@ -229,3 +233,18 @@ def test_wait_for_on_empty_receiver_times_out() -> None:
     receiver.stop()  # idempotent
     with pytest.raises(httpx.TransportError):
         httpx.post(receiver.http_endpoint + "/v1/traces", content=b"", timeout=5)
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http"])
+def test_a_taken_port_is_named_with_the_program_holding_it(protocol):
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        ports = {"grpc_port": port, "http_port": 0} if protocol == "grpc" else {"grpc_port": 0, "http_port": port}
+        with pytest.raises(ReceiverStartError) as refused:
+            TraceReceiver(**ports).start()
+
+    message = str(refused.value)
+    assert f"127.0.0.1:{port}" in message
+    assert f"held by pid {os.getpid()}: " in message

@@ -42,6 +42,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from tests.support.port_holder import port_holder
+
 __all__ = [
     "KEY_ATTRIBUTES",
     "Forwarder",
@@ -334,7 +336,15 @@ def _check_free(host: str, port: int, what: str) -> None:
         try:
             probe.bind((host, port))
         except OSError as exc:
-            raise ReceiverStartError(f"cannot listen for {what} on {host}:{port}: {exc.strerror}") from None
+            raise ReceiverStartError(_cannot_listen(what, host, port, exc)) from None
+
+
+def _cannot_listen(what: str, host: str, port: int, error: OSError) -> str:
+    """Why ``host:port`` cannot be listened on, naming the program that holds it where that can be told."""
+    holder = port_holder(port)
+    held_by = f", held by {holder}" if holder else ""
+    hint = " (Phoenix and OpenTelemetry collectors listen on 4317 and 4318 too)" if port in (4317, 4318) else ""
+    return f"cannot listen for {what} on {host}:{port}: {error.strerror}{held_by}{hint}"
 
 
 def _protobuf_response(body: bytes) -> Response:
@@ -475,7 +485,7 @@ class TraceReceiver:
             sock.bind((self.host, port))
         except OSError as exc:
             sock.close()
-            raise ReceiverStartError(f"cannot listen for OTLP/HTTP on {self.host}:{port}: {exc.strerror}") from None
+            raise ReceiverStartError(_cannot_listen("OTLP/HTTP", self.host, port, exc)) from None
         sock.listen(128)
         sock.setblocking(False)
         self._http_socket = sock
