@@ -19,6 +19,7 @@ logger = logging.getLogger(__name__)
 
 IMPORT_NAME = "ag2"
 AGENT_MODULE = "ag2.agent"
+CONTEXT_MODULE = "ag2.context"
 A2A_MODULE = "ag2.a2a"
 """Patched once the application imports it: an application without A2A never loads a2a-sdk, grpc, starlette."""
 
@@ -26,15 +27,27 @@ A2A_MODULE = "ag2.a2a"
 def patches(telemetry: Telemetry) -> list[Patch]:
     """Every class-level patch that traces AG2 1.x, for ``Patch.apply()`` / ``Patch.remove()``.
 
-    One patch does it all: ``Agent._turn_scope``, which every turn opens, gets our middleware appended
-    (see :mod:`.middleware`). Empty when AG2 1.x is not importable.
+    ``Agent._turn_scope``, which every turn opens, gets our middleware appended and its ``drive`` wrapped
+    in the turn's span (:mod:`.turns`); continuations that switch model say which config their turn calls
+    (:mod:`.turn_config`); AG2's default human-input answer gets our middleware in front
+    (:mod:`.middleware`); ``ConversationContext.send`` is watched for the work AG2 does beside the chain
+    (:mod:`.off_chain`). Empty when AG2 1.x is not importable.
     """
     try:
-        from opentelemetry_instrumentation_ag2.v1.middleware import TurnHooks, inject_tracing
+        from opentelemetry_instrumentation_ag2.v1.middleware import TurnHooks, trace_default_human_input
+        from opentelemetry_instrumentation_ag2.v1.off_chain import OffChainSpans
+        from opentelemetry_instrumentation_ag2.v1.turn_config import continuation_wrapper, run_wrapper
+        from opentelemetry_instrumentation_ag2.v1.turns import inject_tracing
     except ImportError:
         logger.debug("ag2 instrumentation: AG2 1.x is not importable", exc_info=True)
         return []
-    return [Patch(AGENT_MODULE, "Agent._turn_scope", inject_tracing(TurnHooks(telemetry)))]
+    return [
+        Patch(AGENT_MODULE, "Agent._turn_scope", inject_tracing(TurnHooks(telemetry))),
+        Patch(AGENT_MODULE, "Agent._make_run", run_wrapper),
+        Patch(AGENT_MODULE, "AgentReply.ask", continuation_wrapper),
+        Patch(AGENT_MODULE, "default_hitl_hook", trace_default_human_input),
+        Patch(CONTEXT_MODULE, "ConversationContext.send", OffChainSpans(telemetry).send_wrapper),
+    ]
 
 
 def a2a_patches(telemetry: Telemetry) -> list[Patch]:

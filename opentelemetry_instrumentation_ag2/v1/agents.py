@@ -1,7 +1,8 @@
 """``invoke_agent``, ``execute_tool`` and ``await_human_input`` spans of AG2 1.x agents.
 
-Each ``describe`` gets the turn's :class:`~opentelemetry_instrumentation_ag2.v1.middleware.TracingMiddleware`
-as its instance and the hook's ``(event, context)`` as its arguments.
+The turn's ``describe`` gets the :class:`~opentelemetry_instrumentation_ag2.v1.turn_state.Turn` as its instance
+(:mod:`.turns`); the others get the turn's :class:`~opentelemetry_instrumentation_ag2.v1.middleware.TracingMiddleware`
+and the hook's ``(event, context)``.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from opentelemetry_instrumentation_ag2 import attributes as attr
 from opentelemetry_instrumentation_ag2.content import messages_json, output_json, text
 from opentelemetry_instrumentation_ag2.signals import Measure
-from opentelemetry_instrumentation_ag2.spans import THIS_SPAN, ActiveSpan, SpanStart, Telemetry
+from opentelemetry_instrumentation_ag2.spans import THIS_SPAN, ActiveSpan, SpanStart, Telemetry, end_span
 from opentelemetry_instrumentation_ag2.usage import USAGE, new_usage
 from opentelemetry_instrumentation_ag2.v1.a2a_client import REMOTE_SPAN, remote_attributes, remote_card_url
 from opentelemetry_instrumentation_ag2.v1.messages import event_messages, response_message, tool_result_text
-from opentelemetry_instrumentation_ag2.v1.model_config import model_attributes, turn_config
+from opentelemetry_instrumentation_ag2.v1.model_config import model_attributes
 from opentelemetry_instrumentation_ag2.v1.own_tracing import traced_by_ag2
+from opentelemetry_instrumentation_ag2.v1.turn_state import TURN, Turn
 
 ENVELOPE_TRACEPARENT_KEY = "ag2.otel.traceparent"
 """The ``context.dependencies`` key by which AG2's network relays the triggering envelope's traceparent."""
@@ -34,6 +36,14 @@ def envelope_parent(context: Any) -> OtelContext | None:
     return _W3C.extract({"traceparent": traceparent}) if isinstance(traceparent, str) else None
 
 
+def _end_turn(turn: Turn, usage: Any, span: ActiveSpan) -> None:
+    """The turn's token roll-up onto its span; a maintenance operation AG2 never closed ends with it."""
+    usage.write(span)
+    if turn.operation is not None:
+        end_span(turn.operation)
+        turn.operation = None
+
+
 class AgentSpans:
     """Describes and finishes the spans of an agent's turn, its tools and its human input."""
 
@@ -41,12 +51,8 @@ class AgentSpans:
         self.telemetry = telemetry
 
     # invoke_agent {agent}: INTERNAL, or CLIENT when the turn is a remote agent's call (A2A)
-    def turn(self, middleware: Any, args: tuple, kwargs: dict) -> SpanStart | None:
-        if traced_by_ag2(attr.OPERATION_INVOKE_AGENT):
-            return None
-        event, context = args
-        agent = middleware.agent
-        config = turn_config(agent, context)
+    def turn(self, turn: Turn, args: tuple, kwargs: dict) -> SpanStart | None:
+        agent, event, context, config = turn.agent, turn.event, turn.context, turn.config
         attributes: dict[str, Any] = {
             attr.AG2_SPAN_TYPE: attr.SPAN_TYPE_AGENT,
             attr.GEN_AI_OPERATION_NAME: attr.OPERATION_INVOKE_AGENT,
@@ -63,11 +69,11 @@ class AgentSpans:
             SpanKind.INTERNAL if card_url is None else SpanKind.CLIENT,
             conversation_id=str(context.stream.id),  # one history, one id: continuations share the stream
             agent=agent,
-            context_values={USAGE: usage, REMOTE_SPAN: None if card_url is None else THIS_SPAN},
+            context_values={USAGE: usage, REMOTE_SPAN: None if card_url is None else THIS_SPAN, TURN: turn},
             parent=envelope_parent(context),
             measure=Measure.AGENT if card_url is None else Measure.CLIENT_OPERATION,  # a remote call: as classic
             event_name=attr.EVENT_AGENT_DETAILS,
-            on_end=usage.write,
+            on_end=lambda span: _end_turn(turn, usage, span),
         )
         if self.telemetry.capture_content:
             messages = event_messages(event)
@@ -75,9 +81,10 @@ class AgentSpans:
                 start.content[attr.GEN_AI_INPUT_MESSAGES] = messages_json(messages)
         return start
 
-    def turn_result(self, span: ActiveSpan, response: Any) -> None:
-        """The turn's final answer as content (installed only while capture is on)."""
-        span.set_content(attr.GEN_AI_OUTPUT_MESSAGES, output_json(response_message(response)))
+    def turn_result(self, span: ActiveSpan, reply: Any) -> None:
+        """The turn's final answer as content (only while capture is on)."""
+        if self.telemetry.capture_content:
+            span.set_content(attr.GEN_AI_OUTPUT_MESSAGES, output_json(response_message(reply.response)))
 
     # execute_tool {tool}
     def tool(self, middleware: Any, args: tuple, kwargs: dict) -> SpanStart | None:

@@ -22,14 +22,15 @@ from opentelemetry_instrumentation_ag2.spans import ActiveSpan, SpanStart, Telem
 from opentelemetry_instrumentation_ag2.usage import current_usage
 from opentelemetry_instrumentation_ag2.v1.a2a_client import remote_card_url
 from opentelemetry_instrumentation_ag2.v1.messages import history_messages, new_input, response_message
-from opentelemetry_instrumentation_ag2.v1.model_config import goes_through_openai_sdk, provider_name, turn_config
+from opentelemetry_instrumentation_ag2.v1.model_config import goes_through_openai_sdk, provider_name
 from opentelemetry_instrumentation_ag2.v1.own_tracing import traced_by_ag2
+from opentelemetry_instrumentation_ag2.v1.tool_schemas import tool_definitions
 
 COUNT_ONLY = object()
 """``SpanStart.call`` of an LLM call another instrumentation makes the span of: its tokens still roll up."""
 
 
-def _tokens(value: Any) -> int | None:
+def token_count(value: Any) -> int | None:
     """AG2 normalises token counts to floats; the conventions want integers."""
     return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
@@ -42,7 +43,7 @@ class LLMSpans:
 
     def chat(self, middleware: Any, args: tuple, kwargs: dict) -> SpanStart | None:
         events, context = args
-        config = turn_config(middleware.agent, context)
+        config = middleware.config
         if traced_by_ag2(attr.OPERATION_CHAT) or remote_card_url(config):
             return None
         if openai_v2_traces(goes_through_openai_sdk(config)):
@@ -52,7 +53,7 @@ class LLMSpans:
             attr.AG2_SPAN_TYPE: attr.SPAN_TYPE_LLM,
             attr.GEN_AI_OPERATION_NAME: attr.OPERATION_CHAT,
             attr.GEN_AI_AGENT_NAME: middleware.agent.name,
-            **middleware.llm_attributes(context),
+            **middleware.llm_attributes(),
         }
         model = attributes.get(attr.GEN_AI_REQUEST_MODEL)
         start = SpanStart(
@@ -67,12 +68,15 @@ class LLMSpans:
             prompt = [fragment for fragment in getattr(context, "prompt", None) or () if isinstance(fragment, str)]
             if prompt:
                 start.content[attr.GEN_AI_SYSTEM_INSTRUCTIONS] = parts_json(map(Text, prompt))
+            definitions = tool_definitions(middleware.tool_schemas)
+            if definitions:
+                start.content[attr.GEN_AI_TOOL_DEFINITIONS] = definitions
         return start
 
     def response(self, span: ActiveSpan, response: Any) -> None:
         usage = getattr(response, "usage", None)
-        input_tokens = _tokens(getattr(usage, "prompt_tokens", None))
-        output_tokens = _tokens(getattr(usage, "completion_tokens", None))
+        input_tokens = token_count(getattr(usage, "prompt_tokens", None))
+        output_tokens = token_count(getattr(usage, "completion_tokens", None))
         rollup = current_usage()
         if rollup is not None and (input_tokens is not None or output_tokens is not None):
             rollup.add(input_tokens, output_tokens, None)
@@ -84,8 +88,8 @@ class LLMSpans:
             attr.GEN_AI_RESPONSE_ID: getattr(response, "response_id", None),
             attr.GEN_AI_USAGE_INPUT_TOKENS: input_tokens,
             attr.GEN_AI_USAGE_OUTPUT_TOKENS: output_tokens,
-            attr.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: _tokens(getattr(usage, "cache_read_input_tokens", None)),
-            attr.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: _tokens(getattr(usage, "thinking_tokens", None)),
+            attr.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: token_count(getattr(usage, "cache_read_input_tokens", None)),
+            attr.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: token_count(getattr(usage, "thinking_tokens", None)),
             attr.GEN_AI_RESPONSE_FINISH_REASONS: [str(finish_reason)] if finish_reason else None,
         }
         if attr.GEN_AI_PROVIDER_NAME not in span.attributes:  # the config did not say; the client may

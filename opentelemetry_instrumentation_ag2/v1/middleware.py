@@ -1,28 +1,26 @@
-"""The per-turn middleware that makes our spans, injected innermost into every AG2 1.x turn.
+"""The per-turn middleware that makes our ``chat``, ``execute_tool`` and ``await_human_input`` spans.
 
-Every way a 1.x turn starts (``Agent.ask``, ``Agent.run``, ``AgentReply.ask``/``run``, ``Agent.resume``,
-the A2A executor, the network) opens ``Agent._turn_scope``, which builds the turn's middleware chain.
-One class-level patch on it appends :class:`TracingFactory` to the turn's middleware, so agents built
-before ``instrument()`` are traced too and the user adds nothing. Being last, ours is innermost: its
+:mod:`.turns` appends :class:`TracingFactory` last to every turn's middleware, so ours is innermost: its
 ``on_llm_call`` wraps the provider's client call itself, its ``on_tool_execution`` every tool, and any
-``TelemetryMiddleware`` the user added runs outside it (see :mod:`.own_tracing`).
+``TelemetryMiddleware`` the user added runs outside it (see :mod:`.own_tracing`). A turn asking a human with
+no ``hitl_hook`` is answered by AG2's default, which bypasses middleware: :func:`trace_default_human_input`
+puts ours in front of it.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ag2.annotations import Context
+from ag2.events import HumanInputRequest
 from ag2.middleware import BaseMiddleware
-from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
 from opentelemetry_instrumentation_ag2.spans import Telemetry
 from opentelemetry_instrumentation_ag2.v1.agents import AgentSpans
 from opentelemetry_instrumentation_ag2.v1.llm import LLMSpans
-from opentelemetry_instrumentation_ag2.v1.model_config import model_attributes, request_attributes, turn_config
-
-logger = logging.getLogger(__name__)
+from opentelemetry_instrumentation_ag2.v1.model_config import model_attributes, request_attributes
+from opentelemetry_instrumentation_ag2.v1.tool_schemas import tool_descriptions
 
 
 class TurnHooks:
@@ -33,58 +31,44 @@ class TurnHooks:
         agents, llm = AgentSpans(telemetry), LLMSpans(telemetry)
         traced = telemetry.traced
         content = telemetry.capture_content  # these finishes only read content
-        self.turn = traced(agents.turn, agents.turn_result if content else None, is_async=True)
+        self.turn = traced(agents.turn, agents.turn_result, is_async=True)
         self.chat = traced(llm.chat, llm.response, is_async=True)
         self.tool = traced(agents.tool, agents.tool_result, is_async=True)
         self.human_input = traced(agents.human_input, agents.human_reply if content else None, is_async=True)
 
 
-def tool_descriptions(tools: Iterable[Any]) -> dict[str, str]:
-    """Tool name to description, for function tools and the members of toolkits."""
-    found: dict[str, str] = {}
-    pending = list(tools)
-    while pending:
-        tool = pending.pop()
-        function = getattr(getattr(tool, "schema", None), "function", None)
-        name, description = getattr(function, "name", None), getattr(function, "description", None)
-        if isinstance(name, str) and isinstance(description, str) and description:
-            found.setdefault(name, description)
-        members = getattr(tool, "tools", None)
-        if isinstance(members, (tuple, list)):
-            pending.extend(members)
-    return found
-
-
 class TracingMiddleware(BaseMiddleware):
     """One turn's tracing: each hook runs the next one inside its span."""
 
-    def __init__(self, event: Any, context: Any, hooks: TurnHooks, agent: Any, turn_tools: Iterable[Any]) -> None:
+    def __init__(self, event: Any, context: Any, hooks: TurnHooks, agent: Any, config: Any) -> None:
         super().__init__(event, context)
         self.agent = agent
+        self.config = config
+        """The model config the turn calls (:func:`.turn_config.turn_config`)."""
+        self.tool_schemas: Iterable[Any] = ()
+        """The tool schemas handed to the turn's latest model call (every tool the model may name)."""
         self._hooks = hooks
-        self._turn_tools = turn_tools
         self._descriptions: dict[str, str] | None = None
         self._llm: dict[str, Any] | None = None
 
     def tool_description(self, name: str) -> str | None:
-        """The description of one of the turn's tools (read once per turn, on its first tool call)."""
+        """The description of one of the turn's tools, as the model was told it (read once per turn)."""
         if self._descriptions is None:
-            agent = self.agent
-            tools = (*(agent.tools or ()), *getattr(agent, "_additional_tools", ()), *self._turn_tools)
-            self._descriptions = tool_descriptions(tools)
+            self._descriptions = tool_descriptions(self.tool_schemas)
         return self._descriptions.get(name)
 
-    def llm_attributes(self, context: Any) -> dict[str, Any]:
+    def llm_attributes(self) -> dict[str, Any]:
         """Provider, model, endpoint and request parameters of the turn's config (read once per turn)."""
         if self._llm is None:
-            config = turn_config(self.agent, context)
-            self._llm = {**model_attributes(config), **request_attributes(config)}
+            self._llm = {**model_attributes(self.config), **request_attributes(self.config)}
         return self._llm
 
-    async def on_turn(self, call_next: Callable, event: Any, context: Any) -> Any:
-        return await self._hooks.turn(call_next, self, (event, context), {})
-
     async def on_llm_call(self, call_next: Callable, events: Any, context: Any) -> Any:
+        # innermost, so ``call_next`` is AG2's ``partial(client, tools=..., ...)``: the schemas the model gets
+        keywords = getattr(call_next, "keywords", None)
+        schemas = (keywords.get("tools") if keywords else None) or ()
+        if schemas is not self.tool_schemas:
+            self.tool_schemas, self._descriptions = schemas, None
         return await self._hooks.chat(call_next, self, (events, context), {})
 
     async def on_tool_execution(self, call_next: Callable, event: Any, context: Any) -> Any:
@@ -97,28 +81,31 @@ class TracingMiddleware(BaseMiddleware):
 class TracingFactory:
     """The ``MiddlewareFactory`` AG2 calls once per turn."""
 
-    __slots__ = ("agent", "hooks", "turn_tools")
+    __slots__ = ("agent", "config", "hooks")
 
-    def __init__(self, hooks: TurnHooks, agent: Any, turn_tools: Iterable[Any]) -> None:
+    def __init__(self, hooks: TurnHooks, agent: Any, config: Any) -> None:
         self.hooks = hooks
         self.agent = agent
-        self.turn_tools = turn_tools
+        self.config = config
 
     def __call__(self, event: Any, context: Any) -> TracingMiddleware:
-        return TracingMiddleware(event, context, self.hooks, self.agent, self.turn_tools)
+        return TracingMiddleware(event, context, self.hooks, self.agent, self.config)
 
 
-def inject_tracing(hooks: TurnHooks) -> Callable:
-    """The wrapt wrapper of ``Agent._turn_scope``: appends our middleware to the turn's own."""
+def trace_default_human_input(wrapped: Callable, instance: Any, args: tuple, kwargs: dict) -> Any:
+    """Wrapper of AG2's ``default_hitl_hook(middlewares)``, the answer of a turn without a ``hitl_hook``.
 
-    def wrapper(wrapped: Callable, agent: Any, args: tuple, kwargs: dict) -> Any:
-        if not hooks.telemetry.enabled or not is_instrumentation_enabled():
-            return wrapped(*args, **kwargs)
-        try:
-            factory = TracingFactory(hooks, agent, kwargs.get("additional_tools") or ())
-            kwargs = {**kwargs, "additional_middleware": (*kwargs.get("additional_middleware", ()), factory)}
-        except Exception:  # telemetry must never break the application
-            logger.debug("ag2 instrumentation failed to trace a turn", exc_info=True)
-        return wrapped(*args, **kwargs)
+    AG2's default raises ``HumanInputNotProvidedError`` without passing through any middleware; ours goes
+    in front of it (and only ours: the user's middleware sees what AG2 shows it), so the question and its
+    failure are an ``await_human_input`` span as with a hook.
+    """
+    answer = wrapped(*args, **kwargs)
+    middlewares = args[0] if args else kwargs.get("middlewares", ())
+    ours = next((m for m in middlewares if isinstance(m, TracingMiddleware)), None)
+    if ours is None:
+        return answer
 
-    return wrapper
+    async def traced_answer(event: HumanInputRequest, context: Context) -> Any:
+        return await ours.on_human_input(answer, event, context)
+
+    return traced_answer

@@ -26,12 +26,6 @@ _REQUEST_PARAMETERS = (
 OPENAI_CONFIGS = "ag2.config.openai"
 
 
-def turn_config(agent: Any, context: Any) -> Any:
-    """The config a turn runs with: the one AG2 resolved for it, else the agent's."""
-    dependencies = getattr(context, "dependencies", None) or {}
-    return dependencies.get(MODEL_CONFIG_KEY) or getattr(agent, "config", None)
-
-
 def goes_through_openai_sdk(config: Any) -> bool:
     """Whether a config's client calls the ``openai`` SDK (what openai-v2 traces): AG2's OpenAI configs and the
     configs built on them."""

@@ -28,7 +28,7 @@ async def test_a_telemetry_failure_never_reaches_the_app(
         raise RuntimeError("telemetry bug")
 
     monkeypatch.setattr(v1_agents, "model_attributes", broken)  # describing the turn fails
-    monkeypatch.setattr(v1_llm, "_tokens", broken)  # reading the LLM response fails
+    monkeypatch.setattr(v1_llm, "token_count", broken)  # reading the LLM response fails
     instrument()
 
     reply = await Agent("sturdy", config=scripted("fine")).ask("hi")
