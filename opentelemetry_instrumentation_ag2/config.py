@@ -18,33 +18,41 @@ _LEGACY_VALUES = {"true": ContentCapturingMode.SPAN_AND_EVENT, "false": ContentC
 CAPTURE_MESSAGE_CONTENT_ARGUMENT = "instrument(capture_message_content=...)"
 
 
-def parse_capture_mode(
-    value: str | bool | ContentCapturingMode | None, source: str = CAPTURE_MESSAGE_CONTENT_ENV
-) -> ContentCapturingMode:
+def parse_capture_mode(value: object, source: str = CAPTURE_MESSAGE_CONTENT_ENV) -> ContentCapturingMode:
     """Read a content-capture setting the way opentelemetry-util-genai does, plus the legacy ``true``/``false``.
 
-    Unknown values fall back to ``NO_CONTENT`` with a warning naming ``source``, where the value came from:
-    content never leaks by mistake.
+    Any other value (an unknown name, a number, bytes, any object) falls back to ``NO_CONTENT`` with a warning
+    naming ``source``, where the value came from: content never leaks by mistake, and a setting never raises.
     """
     if isinstance(value, ContentCapturingMode):
         return value
     if isinstance(value, bool):
         return ContentCapturingMode.SPAN_AND_EVENT if value else ContentCapturingMode.NO_CONTENT
-    text = (value or "").strip()
-    if not text:
+    if value is None:
         return ContentCapturingMode.NO_CONTENT
-    if text.lower() in _LEGACY_VALUES:
-        return _LEGACY_VALUES[text.lower()]
+    if isinstance(value, str):
+        text = str.strip(value)  # str's own method: a subclass's override cannot raise here
+        if not text:
+            return ContentCapturingMode.NO_CONTENT
+        if text.lower() in _LEGACY_VALUES:
+            return _LEGACY_VALUES[text.lower()]
+        if text.upper() in ContentCapturingMode.__members__:
+            return ContentCapturingMode[text.upper()]
+    logger.warning(
+        "%s is not a valid %s; expected one of %s. Not capturing content.",
+        _shown(value),
+        source,
+        ", ".join(mode.name for mode in ContentCapturingMode),
+    )
+    return ContentCapturingMode.NO_CONTENT
+
+
+def _shown(value: object) -> str:
+    """``repr(value)`` for the warning, or its type when even that fails."""
     try:
-        return ContentCapturingMode[text.upper()]
-    except KeyError:
-        logger.warning(
-            "%r is not a valid %s; expected one of %s. Not capturing content.",
-            text,
-            source,
-            ", ".join(mode.name for mode in ContentCapturingMode),
-        )
-        return ContentCapturingMode.NO_CONTENT
+        return repr(value)
+    except Exception:
+        return f"a {type(value).__name__}"
 
 
 @dataclass(frozen=True)
@@ -64,7 +72,7 @@ class Settings:
         return self.capture_mode in (ContentCapturingMode.EVENT_ONLY, ContentCapturingMode.SPAN_AND_EVENT)
 
     @classmethod
-    def from_env(cls, capture_message_content: str | bool | ContentCapturingMode | None = None) -> Settings:
+    def from_env(cls, capture_message_content: object = None) -> Settings:
         """Settings from the environment; a non-None keyword wins over the variable."""
         if capture_message_content is not None:
             return cls(parse_capture_mode(capture_message_content, CAPTURE_MESSAGE_CONTENT_ARGUMENT))

@@ -2,19 +2,24 @@
 
 The request body is peeked at (up to :data:`MAX_BODY_PEEK` bytes, as it streams past) for its JSON-RPC
 method, and the response's status is put on the span, a 5xx marking it failed. Nothing is held back or
-changed: the app reads and sends exactly what it would.
+changed: the app reads and sends exactly what it would, and nothing the observing raises reaches the app (a
+hostile body nested too deep to parse is simply not described).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Awaitable, Callable
 
 from opentelemetry.trace import Span
 
 from opentelemetry_instrumentation_ag2 import attributes as attr
-from opentelemetry_instrumentation_ag2.spans import mark_failed
+from opentelemetry_instrumentation_ag2.encodable import encodable_text
+from opentelemetry_instrumentation_ag2.errors import mark_failed
+
+logger = logging.getLogger(__name__)
 
 MAX_BODY_PEEK = 64 * 1024
 _RPC_METHOD = re.compile(r"^[A-Za-z][A-Za-z0-9_./-]{0,63}$")
@@ -24,15 +29,18 @@ Send = Callable[[dict], Awaitable[None]]
 
 
 def json_rpc_request(body: bytes) -> tuple[str | None, str | None]:
-    """The JSON-RPC method and task id (``params.id``) of a request body, of those it has."""
+    """The JSON-RPC method and task id (``params.id``) of a request body, of those it has; ``(None, None)`` for
+    a body that is not a JSON object (including one nested too deep to parse)."""
     try:
         request = json.loads(body)
-        method, params = request.get("method"), request.get("params")
-    except (ValueError, AttributeError):
+    except (ValueError, RecursionError):
         return None, None
+    if not isinstance(request, dict):
+        return None, None
+    method, params = request.get("method"), request.get("params")
     method = method if isinstance(method, str) and _RPC_METHOD.match(method) else None
     task_id = params.get("id") if isinstance(params, dict) else None
-    return method, task_id if isinstance(task_id, str) else None
+    return method, encodable_text(task_id) if isinstance(task_id, str) else None
 
 
 def note_json_rpc_method(span: Span, method: str | None) -> None:
@@ -47,20 +55,34 @@ def observed(span: Span, receive: Receive, send: Send, on_body: Callable[[bytes]
     the response status put on ``span``."""
     body = bytearray()
 
-    async def receive_peeking() -> dict:
-        message = await receive()
+    def peek(message: dict) -> None:
         if message.get("type") == "http.request" and len(body) <= MAX_BODY_PEEK:
             body.extend(message.get("body", b""))
             if not message.get("more_body") and len(body) <= MAX_BODY_PEEK:
                 on_body(bytes(body))
-        return message
 
-    async def send_recording(message: dict) -> None:
+    def record(message: dict) -> None:
         if message.get("type") == "http.response.start":
             status = int(message.get("status", 0))
             span.set_attribute(attr.HTTP_RESPONSE_STATUS_CODE, status)
             if status >= 500:
                 mark_failed(span, str(status))
+
+    async def receive_peeking() -> dict:
+        message = await receive()
+        _quietly(peek, message)
+        return message
+
+    async def send_recording(message: dict) -> None:
+        _quietly(record, message)
         await send(message)
 
     return receive_peeking, send_recording
+
+
+def _quietly(observe: Callable[[dict], None], message: dict) -> None:
+    """Observe an ASGI message; whatever that raises is logged, never handed to the app."""
+    try:
+        observe(message)
+    except Exception:
+        logger.debug("ag2 instrumentation failed to observe an A2A request's HTTP exchange", exc_info=True)

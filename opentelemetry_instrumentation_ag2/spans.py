@@ -20,11 +20,13 @@ from typing import Any
 
 from opentelemetry import context, trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
+from opentelemetry.trace import Span, SpanKind, Tracer
 from opentelemetry.util.types import AttributeValue
 
 from opentelemetry_instrumentation_ag2.attributes import AG2_SPAN_TYPE, ERROR_TYPE, GEN_AI_CONVERSATION_ID
 from opentelemetry_instrumentation_ag2.config import Settings
+from opentelemetry_instrumentation_ag2.encodable import encodable, encodable_attributes, span_name
+from opentelemetry_instrumentation_ag2.errors import fq_exception_type, mark_failed, record_exception
 from opentelemetry_instrumentation_ag2.genai_interop import conversation_id_key
 from opentelemetry_instrumentation_ag2.signals import Measure, Signals
 
@@ -90,31 +92,6 @@ def current_agent() -> Any:
     return context.get_value(_AGENT_TURN)
 
 
-def _fq_exception_type(exception: BaseException) -> str:
-    kind = type(exception)
-    module = kind.__module__
-    return kind.__qualname__ if module in (None, "builtins") else f"{module}.{kind.__qualname__}"
-
-
-try:  # util-genai's helper where the installed release has it: one definition of error.type for GenAI spans
-    from opentelemetry.util.genai.utils import fq_exception_type
-except ImportError:  # pragma: no cover - older util-genai
-    fq_exception_type = _fq_exception_type
-"""``error.type`` of an exception: its qualified type name, builtins unqualified (as the SDK's event says)."""
-
-
-def mark_failed(span: Span, error_type: str, description: str | None = None) -> None:
-    """Mark a span as failed without an exception (AG2 reports some failures as values)."""
-    span.set_attribute(ERROR_TYPE, error_type)
-    span.set_status(Status(StatusCode.ERROR, description or error_type))
-
-
-def record_exception(span: Span, exc: BaseException) -> None:
-    """Record an application exception: event, ``error.type`` and ERROR status."""
-    span.record_exception(exc)
-    mark_failed(span, fq_exception_type(exc), f"{type(exc).__name__}: {exc}")
-
-
 def ag2_own_span_of(start: SpanStart) -> Span | None:
     """AG2's own span of this very operation (``autogen.opentelemetry``), when it is the current span."""
     if AG2_OWN_TRACING_MODULE not in sys.modules:
@@ -160,19 +137,20 @@ class ActiveSpan:
         conversation_id = start.conversation_id or parent.get(_CONVERSATION_ID)
         if conversation_id:
             start.attributes[GEN_AI_CONVERSATION_ID] = conversation_id
+        start.attributes = encodable_attributes(start.attributes)
         self._telemetry = telemetry
         self._start = start
         self.attributes = start.attributes
         self.content: dict[str, AttributeValue] = {}
         span_attributes = start.attributes
         if start.content:
-            captured = {key: value for key, value in start.content.items() if value is not None}
+            captured = {key: encodable(value) for key, value in start.content.items() if value is not None}
             if telemetry.settings.content_on_spans:
                 span_attributes = {**start.attributes, **captured}
             if telemetry.settings.content_in_events:
                 self.content.update(captured)
         if start.adopt is None:
-            self.span = telemetry.tracer.start_span(start.name, parent, start.kind, span_attributes)
+            self.span = telemetry.tracer.start_span(span_name(start.name), parent, start.kind, span_attributes)
             ctx = trace.set_span_in_context(self.span, parent)
         else:
             self.span, ctx = start.adopt, parent
@@ -196,19 +174,26 @@ class ActiveSpan:
 
     def set_attribute(self, key: str, value: AttributeValue) -> None:
         """Set a span attribute (kept for the operation's metric points too)."""
+        value = encodable(value)
         self.attributes[key] = value
         self.span.set_attribute(key, value)
 
     def set_attributes(self, attributes: dict[str, AttributeValue]) -> None:
         """Set several span attributes at once (one lock on the SDK span)."""
+        attributes = encodable_attributes(attributes)
         self.attributes.update(attributes)
         self.span.set_attributes(attributes)
+
+    def rename(self, name: str) -> None:
+        """Rename the span (e.g. when the call turns out to be another model's)."""
+        self.span.update_name(span_name(name))
 
     def set_content(self, key: str, value: AttributeValue | None) -> None:
         """Message content: onto the span and/or into the operation's event, as the capture mode says
         (``None``, content that could not be serialised, is left out)."""
         if value is None:
             return
+        value = encodable(value)
         settings = self._telemetry.settings
         if settings.content_on_spans:
             self.span.set_attribute(key, value)

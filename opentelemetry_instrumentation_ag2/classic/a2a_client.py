@@ -23,6 +23,7 @@ from opentelemetry_instrumentation_ag2 import attributes as attr
 from opentelemetry_instrumentation_ag2.classic import modules
 from opentelemetry_instrumentation_ag2.classic.reply_swaps import ReplyFunctionSwaps, as_method
 from opentelemetry_instrumentation_ag2.content import output_json
+from opentelemetry_instrumentation_ag2.encodable import encodable_attributes, encodable_text
 from opentelemetry_instrumentation_ag2.patching import Patch
 from opentelemetry_instrumentation_ag2.signals import Measure
 from opentelemetry_instrumentation_ag2.spans import ActiveSpan, SpanStart, Telemetry
@@ -98,8 +99,9 @@ def observe_exchange(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> 
         message = args[1] if len(args) > 1 else kwargs["message"]
         context_id = getattr(message, "context_id", None)
         if context_id:
-            span.set_attribute(attr.A2A_CONTEXT_ID, context_id)
-            span.set_attribute(attr.GEN_AI_CONVERSATION_ID, context_id)
+            span.set_attributes(
+                encodable_attributes({attr.A2A_CONTEXT_ID: context_id, attr.GEN_AI_CONVERSATION_ID: context_id})
+            )
     except Exception:
         logger.debug("ag2 instrumentation failed to read the A2A message", exc_info=True)
     # AG2 >= 0.11 streams events; older releases return the reply from a coroutine
@@ -127,7 +129,10 @@ def _note_task(span: trace.Span, task: Any, noted: TaskNote | None) -> TaskNote 
     """Put the task's id and state on the span unless they are those ``noted`` already; what is noted now."""
     try:
         state = getattr(getattr(task, "status", None), "state", None)
-        seen = (str(task.id), None if state is None else str(getattr(state, "value", state)))
+        seen = (
+            encodable_text(str(task.id)),
+            None if state is None else encodable_text(str(getattr(state, "value", state))),
+        )
         if seen != noted:
             span.set_attribute(attr.A2A_TASK_ID, seen[0])
             if seen[1] is not None:

@@ -25,6 +25,7 @@ from opentelemetry.trace import SpanKind
 from opentelemetry_instrumentation_ag2 import attributes as attr
 from opentelemetry_instrumentation_ag2.classic import modules
 from opentelemetry_instrumentation_ag2.classic.agents import AgentSpans
+from opentelemetry_instrumentation_ag2.encodable import encodable_text
 from opentelemetry_instrumentation_ag2.http_exchange import json_rpc_request, note_json_rpc_method, observed
 from opentelemetry_instrumentation_ag2.patching import Patch
 from opentelemetry_instrumentation_ag2.spans import THIS_SPAN, SpanStart, Telemetry, record_exception
@@ -187,9 +188,9 @@ class ServedAgentSpans:
         try:
             request = args[0] if args else kwargs["context"]
             if request.task_id:
-                span.set_attribute(attr.A2A_TASK_ID, str(request.task_id))
+                span.set_attribute(attr.A2A_TASK_ID, encodable_text(str(request.task_id)))
             if request.context_id:
-                span.set_attribute(attr.A2A_CONTEXT_ID, str(request.context_id))
+                span.set_attribute(attr.A2A_CONTEXT_ID, encodable_text(str(request.context_id)))
         except Exception:
             logger.debug("ag2 instrumentation failed to read the A2A request", exc_info=True)
 

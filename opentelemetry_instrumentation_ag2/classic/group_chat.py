@@ -19,6 +19,7 @@ from opentelemetry_instrumentation_ag2.classic import modules, scopes
 from opentelemetry_instrumentation_ag2.classic.agents import AgentSpans
 from opentelemetry_instrumentation_ag2.classic.own_tracing import OwnTracingSetAside
 from opentelemetry_instrumentation_ag2.classic.reply_swaps import ReplyFunctionSwaps, as_method
+from opentelemetry_instrumentation_ag2.encodable import encodable_text
 from opentelemetry_instrumentation_ag2.patching import Patch
 from opentelemetry_instrumentation_ag2.spans import (
     THIS_SPAN,
@@ -37,7 +38,7 @@ TERMINATE = "terminate"
 def _name(agent: Any) -> str:
     if agent is None:
         return TERMINATE
-    return agent if isinstance(agent, str) else str(getattr(agent, "name", agent))
+    return encodable_text(agent if isinstance(agent, str) else str(getattr(agent, "name", agent)))
 
 
 def _method_name(method: Any) -> str:

@@ -168,7 +168,7 @@ class LLMSpans:
         if changed:
             span.set_attributes(changed)
         if attr.GEN_AI_REQUEST_MODEL in changed:
-            span.span.update_name(f"chat {changed[attr.GEN_AI_REQUEST_MODEL]}")
+            span.rename(f"chat {changed[attr.GEN_AI_REQUEST_MODEL]}")
 
 
 ResponseUsage = tuple[int | None, int | None, float | None]

@@ -22,6 +22,7 @@ from opentelemetry import context, propagate, trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
 from opentelemetry_instrumentation_ag2 import attributes as attr
+from opentelemetry_instrumentation_ag2.encodable import encodable_text
 from opentelemetry_instrumentation_ag2.patching import Patch
 from opentelemetry_instrumentation_ag2.spans import Telemetry
 
@@ -70,12 +71,12 @@ def note_exchange(span: Any, client: Any, args: tuple, kwargs: dict) -> None:
     try:
         task_id = getattr(client, "_task_id", None)
         if task_id:
-            span.set_attribute(attr.A2A_TASK_ID, str(task_id))
+            span.set_attribute(attr.A2A_TASK_ID, encodable_text(str(task_id)))
         conversation = args[1] if len(args) > 1 else kwargs.get("context")
         variables = getattr(conversation, "variables", None) or {}
         context_id = variables.get(CONTEXT_ID_VARIABLE.format(card_url=getattr(client, "_card_url", "")))
         if context_id:
-            span.set_attribute(attr.A2A_CONTEXT_ID, str(context_id))
+            span.set_attribute(attr.A2A_CONTEXT_ID, encodable_text(str(context_id)))
     except Exception:
         logger.debug("ag2 instrumentation failed to read the A2A exchange", exc_info=True)
 

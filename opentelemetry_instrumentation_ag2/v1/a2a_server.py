@@ -26,6 +26,7 @@ from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace import SpanKind
 
 from opentelemetry_instrumentation_ag2 import attributes as attr
+from opentelemetry_instrumentation_ag2.encodable import encodable_text
 from opentelemetry_instrumentation_ag2.http_exchange import json_rpc_request, note_json_rpc_method, observed
 from opentelemetry_instrumentation_ag2.patching import Patch
 from opentelemetry_instrumentation_ag2.spans import THIS_SPAN, SpanStart, Telemetry, record_exception
@@ -73,7 +74,7 @@ def _execution(pairs: Iterable, attributes: dict[str, Any]) -> SpanStart:
 def a2a_ids(task_id: Any, context_id: Any) -> dict[str, str]:
     """The A2A task and context id attributes, of those known."""
     found = ((attr.A2A_TASK_ID, task_id), (attr.A2A_CONTEXT_ID, context_id))
-    return {key: str(value) for key, value in found if value}
+    return {key: encodable_text(str(value)) for key, value in found if value}
 
 
 def serves_a2a(route: Any) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -70,12 +71,29 @@ def model_attributes(config: Any) -> dict[str, Any]:
     return found
 
 
+_SDK_DEFAULT_BASE_URLS = {
+    "ag2.config.openai": ("OPENAI_BASE_URL", "https://api.openai.com/v1"),
+    "ag2.config.anthropic": ("ANTHROPIC_BASE_URL", "https://api.anthropic.com"),
+}
+"""Where the SDK behind AG2's own configs of a provider (by module) sends a client made without ``base_url``:
+its variable, else its public endpoint."""
+
+
+def default_base_url(config: Any) -> str | None:
+    """The endpoint one of AG2's own configs without ``base_url`` reaches, as its provider's SDK decides it."""
+    module = type(config).__module__
+    for package, (variable, public) in _SDK_DEFAULT_BASE_URLS.items():
+        if module == package or module.startswith(package + "."):
+            return os.environ.get(variable) or public
+    return None
+
+
 def request_attributes(config: Any) -> dict[str, Any]:
     """Endpoint and request parameters a config sets (AG2's ``omit`` sentinels are skipped)."""
     if config is None:
         return {}
     found: dict[str, Any] = {}
-    base_url = _read(config, "base_url")
+    base_url = _read(config, "base_url") or default_base_url(config)
     if isinstance(base_url, str) and base_url:
         parts = urlsplit(base_url)
         if parts.hostname:

@@ -27,7 +27,6 @@ NETWORK_MODULE = "ag2.network"
 HUB_MODULE = "ag2.network.hub.core"
 HUB_CLIENT_MODULE = "ag2.network.client.hub_client"
 AGENT_CLIENT_MODULE = "ag2.network.client.agent_client"
-ENVELOPE_TRACER_MODULE = "ag2.network.hub._envelope_tracing"
 
 
 def network_patches(telemetry: Telemetry) -> list[Patch]:

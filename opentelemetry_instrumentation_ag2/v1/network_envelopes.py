@@ -18,11 +18,13 @@ from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
-from opentelemetry.trace import INVALID_SPAN, Link, Span, SpanKind, Status, StatusCode
+from opentelemetry.trace import INVALID_SPAN, Link, Span, SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from opentelemetry_instrumentation_ag2.attributes import AG2_SPAN_TYPE, ERROR_TYPE
-from opentelemetry_instrumentation_ag2.spans import Telemetry, end_span, fq_exception_type, report_telemetry_failure
+from opentelemetry_instrumentation_ag2.attributes import AG2_SPAN_TYPE
+from opentelemetry_instrumentation_ag2.encodable import encodable_attributes, span_name
+from opentelemetry_instrumentation_ag2.errors import mark_failed, record_exception
+from opentelemetry_instrumentation_ag2.spans import Telemetry, end_span, report_telemetry_failure
 
 logger = logging.getLogger(__name__)
 
@@ -91,9 +93,9 @@ class EnvelopeSpans:
             if channel_span_context is not None and channel_span_context.is_valid:
                 links.append(Link(channel_span_context, {LINK_KIND: LINK_IN_CHANNEL}))
             return telemetry.tracer.start_span(
-                f"network.envelope {envelope.event_type}",
+                span_name(f"network.envelope {envelope.event_type}"),
                 kind=SpanKind.PRODUCER,
-                attributes=envelope_attributes(envelope, self._hub()),
+                attributes=encodable_attributes(envelope_attributes(envelope, self._hub())),
                 links=links,
             )
         except Exception:
@@ -119,12 +121,9 @@ class EnvelopeSpans:
             if dispatch_failures:
                 span.set_attribute(NET_DISPATCH_FAILURES, dispatch_failures)
             if error is not None:
-                span.record_exception(error)
-                span.set_attribute(ERROR_TYPE, fq_exception_type(error))
-                span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
+                record_exception(span, error)
             elif dispatch_failures:
-                span.set_attribute(ERROR_TYPE, "DispatchFailure")
-                span.set_status(Status(StatusCode.ERROR, f"{dispatch_failures} dispatch failure(s)"))
+                mark_failed(span, "DispatchFailure", f"{dispatch_failures} dispatch failure(s)")
         except Exception:
             logger.debug("ag2 instrumentation failed to annotate an envelope span", exc_info=True)
         end_span(span)

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from types import SimpleNamespace
 
 import pytest
 from ag2 import Agent
 from ag2.network import EV_TEXT, TransitionGraph
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import SpanKind, StatusCode
 
 from opentelemetry_instrumentation_ag2.patching import original_function
 from opentelemetry_instrumentation_ag2.spans import Telemetry
 from opentelemetry_instrumentation_ag2.v1.network import network_patches
-from opentelemetry_instrumentation_ag2.v1.network_envelopes import fits
+from opentelemetry_instrumentation_ag2.v1.network_envelopes import EnvelopeSpans, fits
+from tests.support.hostile import UnprintableError
 from tests.v1.helpers import AG2_SCOPE, OUR_SCOPE, is_child, one, scope_of
 from tests.v1.network_support import (
     CAUSATION_ID,
@@ -236,3 +238,20 @@ async def test_a_failing_tracer_never_breaks_the_run(
         )
     assert answer.event_data == {"text": "Still here."}
     assert envelopes(span_exporter.get_finished_spans()) == []
+
+
+async def test_a_dispatch_error_whose_message_cannot_be_read_fails_its_envelope_span(
+    traced: Telemetry, span_exporter: InMemorySpanExporter
+):
+    envelopes = EnvelopeSpans(traced, Agent("hub_stand_in"))  # any weakly referenced object stands for the hub
+    envelope = SimpleNamespace(
+        event_type="ag2.text", channel_id="c1", sender_id="s1", envelope_id=None, causation_id=None, audience=None
+    )
+    span = envelopes.start_envelope_span(envelope)
+
+    await envelopes.finish_envelope_span(span, error=UnprintableError())
+
+    (finished,) = span_exporter.get_finished_spans()
+    assert finished.status.status_code is StatusCode.ERROR
+    assert finished.attributes["error.type"].endswith("UnprintableError")
+    assert finished.events[0].attributes["exception.message"] == "<unprintable UnprintableError object>"

@@ -99,3 +99,23 @@ async def test_with_openai_v2_on_each_llm_call_has_one_span_and_the_turn_still_c
     assert is_child(chat, turn)
     assert turn.attributes["gen_ai.usage.input_tokens"] == chat.attributes["gen_ai.usage.input_tokens"]
     assert turn.attributes["gen_ai.usage.output_tokens"] == chat.attributes["gen_ai.usage.output_tokens"]
+
+
+async def test_a_config_without_base_url_names_the_endpoint_the_openai_sdk_reaches(
+    instrument: Callable[[], Telemetry], span_exporter: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = ScriptedOpenAI("Hello there, traveller.")
+    instrument()
+    http_client = DefaultAsyncHttpxClient()
+    with serve(model.app) as base_url:
+        monkeypatch.setenv("OPENAI_BASE_URL", base_url)  # as a user points the SDK elsewhere
+        config = OpenAIConfig(model="gpt-4o-mini", api_key="test", max_retries=0, http_client=http_client)
+        try:
+            await Agent("greeter", "Greet people.", config=config).ask("Hi")
+        finally:
+            await http_client.aclose()
+
+    (chat,) = by_name(span_exporter.get_finished_spans(), "chat gpt-4o-mini")
+    assert len(model.requests) == 1
+    port = int(base_url.rsplit(":", 1)[1].split("/")[0])
+    assert (chat.attributes["server.address"], chat.attributes["server.port"]) == ("127.0.0.1", port)
