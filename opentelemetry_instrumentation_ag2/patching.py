@@ -91,6 +91,10 @@ class Patch:
             if getattr(getattr(owner, name), "__otel_wrapped__", False):
                 logger.info("ag2 instrumentation: %s is traced by AG2's own tracing; leaving it to it", self.target)
                 return False
+            current = vars(owner).get(name) if isinstance(owner, type) else getattr(owner, name)
+            if isinstance(current, PatchedFunction) and current._self_wrapper is self.wrapper:
+                return False  # the same patch, applied for the other AG2 line already
+
         except (ImportError, AttributeError):
             logger.debug("ag2 instrumentation: %s.%s not available", self.module, self.target)
             return False

@@ -14,16 +14,17 @@ import inspect
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import urlsplit
 
-from opentelemetry import context, propagate, trace
+from opentelemetry import context, trace
 from opentelemetry.trace import SpanKind
 
 from opentelemetry_instrumentation_ag2 import attributes as attr
+from opentelemetry_instrumentation_ag2.a2a_propagation import HTTPX_SEND, IN_REMOTE_CALL
 from opentelemetry_instrumentation_ag2.classic import modules
 from opentelemetry_instrumentation_ag2.classic.reply_swaps import ReplyFunctionSwaps, as_method
 from opentelemetry_instrumentation_ag2.content import output_json
 from opentelemetry_instrumentation_ag2.encodable import encodable_attributes, encodable_text
+from opentelemetry_instrumentation_ag2.endpoints import url_port
 from opentelemetry_instrumentation_ag2.patching import Patch
 from opentelemetry_instrumentation_ag2.signals import Measure
 from opentelemetry_instrumentation_ag2.spans import ActiveSpan, SpanStart, Telemetry
@@ -31,12 +32,6 @@ from opentelemetry_instrumentation_ag2.spans import ActiveSpan, SpanStart, Telem
 logger = logging.getLogger(__name__)
 
 CLIENT_MODULE = modules.A2A_CLIENT
-_IN_REMOTE_CALL = context.create_key("ag2-a2a-remote-call")
-
-
-def _port(url: str) -> int | None:
-    parts = urlsplit(url)
-    return parts.port or {"https": 443, "http": 80}.get(parts.scheme)
 
 
 class RemoteAgentSpans:
@@ -54,7 +49,7 @@ class RemoteAgentSpans:
             attr.GEN_AI_AGENT_REMOTE: True,
             attr.SERVER_ADDRESS: url,
         }
-        port = _port(url)
+        port = url_port(url)
         if port:
             attributes[attr.SERVER_PORT] = port
         return SpanStart(
@@ -62,7 +57,7 @@ class RemoteAgentSpans:
             attributes,
             SpanKind.CLIENT,
             agent=agent,
-            context_values={_IN_REMOTE_CALL: True},
+            context_values={IN_REMOTE_CALL: True},
             measure=Measure.CLIENT_OPERATION,
             event_name=attr.EVENT_AGENT_DETAILS,
         )
@@ -78,21 +73,10 @@ def is_remote(agent: Any) -> bool:
     return hasattr(type(agent), "a_generate_remote_reply")
 
 
-def inject_trace_context(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
-    """wrapt wrapper for ``httpx.AsyncClient.send``: inject the context into requests of a remote call."""
-    if context.get_value(_IN_REMOTE_CALL):
-        try:
-            request = args[0] if args else kwargs["request"]
-            propagate.inject(request.headers)
-        except Exception:
-            logger.debug("ag2 instrumentation failed to inject trace context", exc_info=True)
-    return wrapped(*args, **kwargs)
-
-
 def observe_exchange(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
     """wrapt wrapper for ``_ask_streaming`` / ``_ask_polling``: A2A ids onto the remote call's span."""
     events = wrapped(*args, **kwargs)
-    if not context.get_value(_IN_REMOTE_CALL):
+    if not context.get_value(IN_REMOTE_CALL):
         return events
     span = trace.get_current_span()
     try:
@@ -153,7 +137,7 @@ def a2a_client_patches(telemetry: Telemetry, swaps: ReplyFunctionSwaps) -> list[
     remote_call = telemetry.traced(spans.remote_call, spans.remote_reply, is_async=True)
     swaps.add(A2aRemoteAgent.a_generate_remote_reply, as_method(remote_call))
     return [
-        Patch("httpx", "AsyncClient.send", inject_trace_context),
+        HTTPX_SEND,
         Patch(CLIENT_MODULE, "A2aRemoteAgent._ask_streaming", observe_exchange),
         Patch(CLIENT_MODULE, "A2aRemoteAgent._ask_polling", observe_exchange),
     ]

@@ -1,4 +1,4 @@
-"""The server side of A2A: an ``a2a-execution`` SERVER span per request, and the served agent's spans.
+"""The server side of A2A: an ``a2a-execution`` span per request, and the served agent's spans.
 
 * ``A2aAgentServer.build()`` / ``build_starlette_app()`` get :class:`A2AServerMiddleware`, a pure-ASGI
   middleware that continues the caller's trace from the request headers (global propagator) or starts
@@ -18,9 +18,7 @@ import logging
 from contextlib import ExitStack
 from typing import Any
 
-from opentelemetry import context, propagate, trace
-from opentelemetry.propagators.textmap import Getter
-from opentelemetry.trace import SpanKind
+from opentelemetry import context, trace
 
 from opentelemetry_instrumentation_ag2 import attributes as attr
 from opentelemetry_instrumentation_ag2.classic import modules
@@ -28,6 +26,7 @@ from opentelemetry_instrumentation_ag2.classic.agents import AgentSpans
 from opentelemetry_instrumentation_ag2.encodable import encodable_text
 from opentelemetry_instrumentation_ag2.http_exchange import json_rpc_request, note_json_rpc_method, observed
 from opentelemetry_instrumentation_ag2.patching import Patch
+from opentelemetry_instrumentation_ag2.server_span import http_server_attributes, server_span_placement
 from opentelemetry_instrumentation_ag2.spans import THIS_SPAN, SpanStart, Telemetry, record_exception
 
 logger = logging.getLogger(__name__)
@@ -43,21 +42,6 @@ class _Current:
     telemetry: Telemetry | None = None
 
 
-class _AsgiHeaders(Getter[dict]):
-    """Reads trace-context headers from an ASGI scope (names are lower-case bytes)."""
-
-    def get(self, carrier: dict, key: str) -> list[str] | None:
-        wanted = key.lower().encode("latin-1")
-        values = [value.decode("latin-1") for name, value in carrier.get("headers") or () if name.lower() == wanted]
-        return values or None
-
-    def keys(self, carrier: dict) -> list[str]:
-        return [name.decode("latin-1") for name, _ in carrier.get("headers") or ()]
-
-
-_HEADERS = _AsgiHeaders()
-
-
 def _route(app: Any, scope: dict) -> str | None:
     from starlette.routing import Match
 
@@ -66,17 +50,6 @@ def _route(app: Any, scope: dict) -> str | None:
         if match is Match.FULL:
             return getattr(route, "path", None)
     return None
-
-
-def _caller_context(carrier: Any, getter: Any = None) -> tuple[context.Context | None, SpanKind]:
-    """Parent and kind of ``a2a-execution``: the caller's context from the request headers, as the SERVER
-    span; or, when an outer server instrumentation (asgi, starlette) has already made the request's SERVER
-    span, the current context and INTERNAL, so that a request has one SERVER span."""
-    if trace.get_current_span().get_span_context().is_valid:
-        return None, SpanKind.INTERNAL
-    if getter is None:
-        return propagate.extract(carrier, context=context.Context()), SpanKind.SERVER
-    return propagate.extract(carrier, getter=getter, context=context.Context()), SpanKind.SERVER
 
 
 class A2AServerMiddleware:
@@ -88,21 +61,8 @@ class A2AServerMiddleware:
 
     def describe(self, _: Any, args: tuple, kwargs: dict) -> SpanStart:
         (scope,) = args
-        parent, kind = _caller_context(scope, _HEADERS)
-        attributes: dict[str, Any] = {
-            attr.HTTP_REQUEST_METHOD: scope.get("method", "_OTHER"),
-            attr.URL_PATH: scope.get("path", ""),
-            attr.URL_SCHEME: scope.get("scheme", "http"),
-        }
-        route = _route(self.routes_of, scope)
-        if route:
-            attributes[attr.HTTP_ROUTE] = route
-        server = scope.get("server")
-        if server:
-            attributes[attr.SERVER_ADDRESS], attributes[attr.SERVER_PORT] = server[0], server[1]
-        client = scope.get("client")
-        if client:
-            attributes[attr.CLIENT_ADDRESS] = client[0]
+        parent, kind = server_span_placement(scope.get("headers") or ())
+        attributes = http_server_attributes(scope, _route(self.routes_of, scope))
         return SpanStart(
             attr.A2A_EXECUTION_SPAN,
             attributes,
@@ -152,7 +112,7 @@ class ServedAgentSpans:
         """``a2a-execution`` for a request no middleware saw (an app built before ``instrument()``)."""
         request = args[0] if args else kwargs["context"]
         state = getattr(getattr(request, "call_context", None), "state", None) or {}
-        parent, kind = _caller_context(state.get("headers") or {})
+        parent, kind = server_span_placement((state.get("headers") or {}).items())
         return SpanStart(
             attr.A2A_EXECUTION_SPAN,
             {},

@@ -8,10 +8,11 @@ from typing import Any
 from opentelemetry_instrumentation_ag2 import attributes as attr
 from opentelemetry_instrumentation_ag2.classic import modules, scopes
 from opentelemetry_instrumentation_ag2.classic.a2a_client import is_remote
-from opentelemetry_instrumentation_ag2.classic.models import config_value, first_config, provider_name
+from opentelemetry_instrumentation_ag2.classic.models import DEFAULT_PROVIDER, config_value, first_config
 from opentelemetry_instrumentation_ag2.classic.reply_swaps import ReplyFunctionSwaps
 from opentelemetry_instrumentation_ag2.classic.tool_failures import TOOL_CALL, ToolCall, ToolFunctions
 from opentelemetry_instrumentation_ag2.content import messages_json, output_json, text
+from opentelemetry_instrumentation_ag2.model_request import provider_name
 from opentelemetry_instrumentation_ag2.patching import Patch
 from opentelemetry_instrumentation_ag2.signals import Measure
 from opentelemetry_instrumentation_ag2.spans import ActiveSpan, SpanStart, Telemetry, current_agent
@@ -153,7 +154,7 @@ class AgentSpans:
             attributes[attr.GEN_AI_AGENT_DESCRIPTION] = description
         config = first_config(getattr(agent, "llm_config", None))
         if config is not None:
-            attributes[attr.GEN_AI_PROVIDER_NAME] = provider_name(config_value(config, "api_type"))
+            attributes[attr.GEN_AI_PROVIDER_NAME] = provider_name(config_value(config, "api_type"), DEFAULT_PROVIDER)
             model = config_value(config, "model")
             if model:
                 attributes[attr.GEN_AI_REQUEST_MODEL] = model

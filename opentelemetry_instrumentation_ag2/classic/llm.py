@@ -12,19 +12,20 @@ from opentelemetry.trace import SpanKind
 from opentelemetry_instrumentation_ag2 import attributes as attr
 from opentelemetry_instrumentation_ag2.classic import modules
 from opentelemetry_instrumentation_ag2.classic.models import (
+    DEFAULT_PROVIDER,
     answered_by,
     call_parameters,
     client_base_url,
     config_entry,
     config_value,
     first_tried,
-    provider_name,
     request_parameters,
     server_of,
 )
 from opentelemetry_instrumentation_ag2.classic.response_cache import CacheWatch, watch_cache
 from opentelemetry_instrumentation_ag2.content import message_parts, messages_json, outputs_json, parts_json, text
 from opentelemetry_instrumentation_ag2.genai_interop import inference_scope, openai_v2_traces
+from opentelemetry_instrumentation_ag2.model_request import provider_name
 from opentelemetry_instrumentation_ag2.patching import Patch
 from opentelemetry_instrumentation_ag2.signals import Measure
 from opentelemetry_instrumentation_ag2.spans import ActiveSpan, SpanStart, Telemetry
@@ -85,7 +86,7 @@ class LLMSpans:
             fixed = {
                 attr.AG2_SPAN_TYPE: attr.SPAN_TYPE_LLM,
                 attr.GEN_AI_OPERATION_NAME: attr.OPERATION_CHAT,
-                attr.GEN_AI_PROVIDER_NAME: provider_name(config_value(entry, "api_type")),
+                attr.GEN_AI_PROVIDER_NAME: provider_name(config_value(entry, "api_type"), DEFAULT_PROVIDER),
             }
             host, port = server_of(client_base_url(wrapper, index))
             if host:

@@ -4,20 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 from opentelemetry_instrumentation_ag2 import attributes as attr
+from opentelemetry_instrumentation_ag2.endpoints import url_host, url_port
+from opentelemetry_instrumentation_ag2.model_request import REQUEST_PARAMETERS
 
 
 def _get(entry: Any, key: str) -> Any:
     return entry.get(key) if isinstance(entry, dict) else getattr(entry, key, None)
-
-
-def provider_name(api_type: str | None) -> str:
-    """``gen_ai.provider.name`` for an AG2 ``api_type`` (AG2 defaults to OpenAI)."""
-    if not api_type:
-        return "openai"
-    return attr.PROVIDER_BY_API_TYPE.get(api_type, api_type)
 
 
 def first_config(llm_config: Any) -> Any:
@@ -39,22 +33,13 @@ def server_of(base_url: Any) -> tuple[str | None, int | None]:
     """``server.address`` and ``server.port`` of a model endpoint's base URL."""
     if not base_url:
         return None, None
-    parts = urlsplit(str(base_url))
-    port = parts.port or {"https": 443, "http": 80}.get(parts.scheme)
-    return parts.hostname, port
+    return url_host(base_url), url_port(base_url)
 
 
-_CONFIGURED = (
-    ("model", attr.GEN_AI_REQUEST_MODEL),
-    ("temperature", attr.GEN_AI_REQUEST_TEMPERATURE),
-    ("max_tokens", attr.GEN_AI_REQUEST_MAX_TOKENS),
-    ("top_p", attr.GEN_AI_REQUEST_TOP_P),
-    ("presence_penalty", attr.GEN_AI_REQUEST_PRESENCE_PENALTY),
-    ("frequency_penalty", attr.GEN_AI_REQUEST_FREQUENCY_PENALTY),
-    ("seed", attr.GEN_AI_REQUEST_SEED),
-    ("stop", attr.GEN_AI_REQUEST_STOP_SEQUENCES),
-    ("n", attr.GEN_AI_REQUEST_CHOICE_COUNT),
-)
+DEFAULT_PROVIDER = "openai"
+"""The provider of a config that names none: AG2 classic's default ``api_type``."""
+
+_CONFIGURED = (("model", attr.GEN_AI_REQUEST_MODEL), *REQUEST_PARAMETERS)
 
 
 def request_parameters(get: Callable[[str], Any]) -> dict[str, Any]:
@@ -62,7 +47,7 @@ def request_parameters(get: Callable[[str], Any]) -> dict[str, Any]:
     found = {}
     for key, name in _CONFIGURED:
         value = get(key)
-        if value not in (None, ""):
+        if value not in (None, "") and name not in found:
             found[name] = value
     if isinstance(found.get(attr.GEN_AI_REQUEST_STOP_SEQUENCES), str):
         found[attr.GEN_AI_REQUEST_STOP_SEQUENCES] = [found[attr.GEN_AI_REQUEST_STOP_SEQUENCES]]

@@ -22,6 +22,9 @@ AGENT_MODULE = "ag2.agent"
 CONTEXT_MODULE = "ag2.context"
 A2A_MODULE = "ag2.a2a"
 """Patched once the application imports it: an application without A2A never loads a2a-sdk, grpc, starlette."""
+AG_UI_MODULE = "ag2.ag_ui.asgi"
+ACP_MODULE = "ag2.acp"
+"""Like A2A, patched only once the application imports them."""
 
 
 def patches(telemetry: Telemetry) -> list[Patch]:
@@ -58,7 +61,27 @@ def a2a_patches(telemetry: Telemetry) -> list[Patch]:
     return [*a2a_client_patches(telemetry), *a2a_server_patches(telemetry)]
 
 
-PATCHED_ON_IMPORT = ((AGENT_MODULE, patches), (A2A_MODULE, a2a_patches), (NETWORK_MODULE, network_patches))
+def ag_ui_patches(telemetry: Telemetry) -> list[Patch]:
+    """The AG-UI server patch (see :mod:`.ag_ui`)."""
+    from opentelemetry_instrumentation_ag2.v1.ag_ui import ag_ui_patches
+
+    return ag_ui_patches(telemetry)
+
+
+def acp_patches(telemetry: Telemetry) -> list[Patch]:
+    """The ACP patches, agent and client side (see :mod:`.acp`)."""
+    from opentelemetry_instrumentation_ag2.v1.acp import acp_patches
+
+    return acp_patches(telemetry)
+
+
+PATCHED_ON_IMPORT = (
+    (AGENT_MODULE, patches),
+    (A2A_MODULE, a2a_patches),
+    (NETWORK_MODULE, network_patches),
+    (AG_UI_MODULE, ag_ui_patches),
+    (ACP_MODULE, acp_patches),
+)
 """Each module's patches, applied when the application imports it (at once if it has)."""
 
 

@@ -16,13 +16,14 @@ import logging
 import sys
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
-from opentelemetry import context, propagate, trace
+from opentelemetry import context, trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
 from opentelemetry_instrumentation_ag2 import attributes as attr
+from opentelemetry_instrumentation_ag2.a2a_propagation import HTTPX_SEND, in_remote_call, inject_into_metadata
 from opentelemetry_instrumentation_ag2.encodable import encodable_text
+from opentelemetry_instrumentation_ag2.endpoints import url_port
 from opentelemetry_instrumentation_ag2.patching import Patch
 from opentelemetry_instrumentation_ag2.spans import Telemetry
 
@@ -36,8 +37,6 @@ CONTEXT_ID_VARIABLE = "a2a:context_id:{card_url}"
 
 REMOTE_SPAN = context.create_key("ag2-a2a-remote-span")
 """The CLIENT span of the remote call the current turn is (``None`` in a local turn)."""
-_IN_REMOTE_CALL = context.create_key("ag2-a2a-remote-call")
-_DEFAULT_PORTS = {"http": 80, "https": 443, "grpcs": 443}
 
 
 def remote_card_url(config: Any) -> str | None:
@@ -49,18 +48,10 @@ def remote_card_url(config: Any) -> str | None:
     return str(config.card_url)
 
 
-def _port(url: str) -> int | None:
-    parts = urlsplit(url if "//" in url else f"//{url}")  # gRPC targets may come without a scheme
-    try:
-        return parts.port or _DEFAULT_PORTS.get(parts.scheme)
-    except ValueError:
-        return None
-
-
 def remote_attributes(card_url: str) -> dict[str, Any]:
     """What marks an ``invoke_agent`` span as a remote call: ``gen_ai.agent.remote``, the agent's URL and port."""
     found: dict[str, Any] = {attr.GEN_AI_AGENT_REMOTE: True, attr.SERVER_ADDRESS: card_url}
-    port = _port(card_url)
+    port = url_port(card_url)
     if port:
         found[attr.SERVER_PORT] = port
     return found
@@ -90,7 +81,7 @@ def remote_call(telemetry: Telemetry) -> Callable:
         span = context.get_value(REMOTE_SPAN)
         if span is not trace.get_current_span():  # a span between: someone else traces this call
             span = None
-        token = context.attach(context.set_value(_IN_REMOTE_CALL, True))
+        token = context.attach(in_remote_call())
         try:
             return await wrapped(*args, **kwargs)
         finally:
@@ -101,39 +92,10 @@ def remote_call(telemetry: Telemetry) -> Callable:
     return wrapper
 
 
-def _propagating() -> bool:
-    return bool(context.get_value(_IN_REMOTE_CALL)) and is_instrumentation_enabled()
-
-
-def inject_into_request(wrapped: Callable, instance: Any, args: tuple, kwargs: dict) -> Any:
-    """wrapt wrapper of ``httpx.AsyncClient.send``: the current context into the headers of a remote call's request."""
-    if _propagating():
-        try:
-            request = args[0] if args else kwargs["request"]
-            propagate.inject(request.headers)
-        except Exception:
-            logger.debug("ag2 instrumentation failed to inject trace context", exc_info=True)
-    return wrapped(*args, **kwargs)
-
-
-def inject_into_metadata(wrapped: Callable, instance: Any, args: tuple, kwargs: dict) -> Any:
-    """wrapt wrapper of ``GrpcTransport._get_grpc_metadata``: the current context into a gRPC call's metadata."""
-    metadata = wrapped(*args, **kwargs)
-    if not _propagating():
-        return metadata
-    try:
-        carrier: dict[str, str] = {}
-        propagate.inject(carrier)
-        return [*metadata, *((key.lower(), value) for key, value in carrier.items())]
-    except Exception:
-        logger.debug("ag2 instrumentation failed to inject trace context", exc_info=True)
-        return metadata
-
-
 def a2a_client_patches(telemetry: Telemetry) -> list[Patch]:
     """The A2A client patches (the gRPC one applies only where a2a-sdk's gRPC transport imports)."""
     return [
         Patch(CLIENT_MODULE, "A2AClient.__call__", remote_call(telemetry)),
-        Patch("httpx", "AsyncClient.send", inject_into_request),
+        HTTPX_SEND,
         Patch(GRPC_TRANSPORT_MODULE, "GrpcTransport._get_grpc_metadata", inject_into_metadata),
     ]

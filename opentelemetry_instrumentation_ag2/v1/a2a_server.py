@@ -21,14 +21,13 @@ from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, ExitStack, nullcontext
 from typing import Any
 
-from opentelemetry import context, propagate, trace
-from opentelemetry.propagators.textmap import Getter
-from opentelemetry.trace import SpanKind
+from opentelemetry import context
 
 from opentelemetry_instrumentation_ag2 import attributes as attr
 from opentelemetry_instrumentation_ag2.encodable import encodable_text
 from opentelemetry_instrumentation_ag2.http_exchange import json_rpc_request, note_json_rpc_method, observed
 from opentelemetry_instrumentation_ag2.patching import Patch
+from opentelemetry_instrumentation_ag2.server_span import http_server_attributes, server_span_placement
 from opentelemetry_instrumentation_ag2.spans import THIS_SPAN, SpanStart, Telemetry, record_exception
 
 logger = logging.getLogger(__name__)
@@ -39,35 +38,8 @@ GRPC_SERVICE = "lf.a2a.v1.A2AService"
 _SERVER_SPAN = context.create_key("ag2-a2a-server-span")
 
 
-class _Pairs(Getter[Iterable]):
-    """Reads trace-context fields from ``(name, value)`` pairs: ASGI headers (bytes) or gRPC metadata (str)."""
-
-    @staticmethod
-    def _text(value: Any) -> str:
-        return value.decode("latin-1") if isinstance(value, bytes) else str(value)
-
-    def get(self, carrier: Iterable, key: str) -> list[str] | None:
-        values = [self._text(value) for name, value in carrier if self._text(name).lower() == key]
-        return values or None
-
-    def keys(self, carrier: Iterable) -> list[str]:
-        return [self._text(name) for name, _ in carrier]
-
-
-_PAIRS = _Pairs()
-
-
-def _placement(pairs: Iterable) -> tuple[context.Context | None, SpanKind]:
-    """Parent and kind of a request's span: beneath an outer server span of this request (INTERNAL), else
-    continuing the caller's trace from the request's fields (SERVER)."""
-    current = trace.get_current_span().get_span_context()
-    if current.is_valid:
-        return None, SpanKind.SERVER if current.is_remote else SpanKind.INTERNAL
-    return propagate.extract(pairs, getter=_PAIRS, context=context.Context()), SpanKind.SERVER
-
-
 def _execution(pairs: Iterable, attributes: dict[str, Any]) -> SpanStart:
-    parent, kind = _placement(pairs)
+    parent, kind = server_span_placement(pairs)
     return SpanStart(attr.A2A_EXECUTION_SPAN, attributes, kind, parent=parent, context_values={_SERVER_SPAN: THIS_SPAN})
 
 
@@ -91,17 +63,7 @@ class HttpRequests:
 
     def describe(self, route: Any, args: tuple, kwargs: dict) -> SpanStart:
         (scope,) = args
-        attributes: dict[str, Any] = {
-            attr.HTTP_REQUEST_METHOD: scope.get("method", "_OTHER"),
-            attr.URL_PATH: scope.get("path", ""),
-            attr.URL_SCHEME: scope.get("scheme", "http"),
-            attr.HTTP_ROUTE: getattr(route, "path", ""),
-        }
-        server, client = scope.get("server"), scope.get("client")
-        if server:
-            attributes[attr.SERVER_ADDRESS], attributes[attr.SERVER_PORT] = server[0], server[1]
-        if client:
-            attributes[attr.CLIENT_ADDRESS] = client[0]
+        attributes = http_server_attributes(scope, getattr(route, "path", ""))
         attributes.update(a2a_ids((scope.get("path_params") or {}).get("id"), None))  # REST: /tasks/{id}...
         return _execution(scope.get("headers") or (), attributes)
 

@@ -4,24 +4,13 @@ from __future__ import annotations
 
 import os
 from typing import Any
-from urllib.parse import urlsplit
 
 from opentelemetry_instrumentation_ag2 import attributes as attr
+from opentelemetry_instrumentation_ag2.endpoints import url_host, url_port
+from opentelemetry_instrumentation_ag2.model_request import REQUEST_PARAMETERS, provider_name
 
 MODEL_CONFIG_KEY = "__ag2_model_config__"
 """The ``context.dependencies`` key under which AG2 keeps the turn's config (``ag2.utils``)."""
-
-_REQUEST_PARAMETERS = (
-    ("temperature", attr.GEN_AI_REQUEST_TEMPERATURE),
-    ("top_p", attr.GEN_AI_REQUEST_TOP_P),
-    ("max_tokens", attr.GEN_AI_REQUEST_MAX_TOKENS),
-    ("max_completion_tokens", attr.GEN_AI_REQUEST_MAX_TOKENS),
-    ("max_output_tokens", attr.GEN_AI_REQUEST_MAX_TOKENS),
-    ("presence_penalty", attr.GEN_AI_REQUEST_PRESENCE_PENALTY),
-    ("frequency_penalty", attr.GEN_AI_REQUEST_FREQUENCY_PENALTY),
-    ("seed", attr.GEN_AI_REQUEST_SEED),
-    ("stop", attr.GEN_AI_REQUEST_STOP_SEQUENCES),
-)
 
 
 OPENAI_CONFIGS = "ag2.config.openai"
@@ -38,14 +27,6 @@ def _read(config: Any, name: str) -> Any:
         return getattr(config, name, None)
     except Exception:  # e.g. TestConfig raises NotImplementedError for a provider it was not given
         return None
-
-
-def provider_name(provider: Any) -> str | None:
-    """``gen_ai.provider.name`` of an AG2 ``ModelProvider`` (or its string)."""
-    value = getattr(provider, "value", provider)
-    if not isinstance(value, str) or not value:
-        return None
-    return attr.PROVIDER_BY_API_TYPE.get(value, value)
 
 
 def _parameter(value: Any) -> Any:
@@ -95,11 +76,12 @@ def request_attributes(config: Any) -> dict[str, Any]:
     found: dict[str, Any] = {}
     base_url = _read(config, "base_url") or default_base_url(config)
     if isinstance(base_url, str) and base_url:
-        parts = urlsplit(base_url)
-        if parts.hostname:
-            found[attr.SERVER_ADDRESS] = parts.hostname
-            found[attr.SERVER_PORT] = parts.port or {"https": 443, "http": 80}.get(parts.scheme, 443)
-    for name, key in _REQUEST_PARAMETERS:
+        host, port = url_host(base_url), url_port(base_url)
+        if host:
+            found[attr.SERVER_ADDRESS] = host
+            if port:
+                found[attr.SERVER_PORT] = port
+    for name, key in REQUEST_PARAMETERS:
         value = _parameter(_read(config, name))
         if value is not None and key not in found:
             found[key] = value

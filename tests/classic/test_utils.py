@@ -8,13 +8,14 @@ import pytest
 
 from opentelemetry_instrumentation_ag2.classic.group_chat import handoff_reason
 from opentelemetry_instrumentation_ag2.classic.models import (
+    DEFAULT_PROVIDER,
     call_parameters,
     output_type,
-    provider_name,
     request_parameters,
     server_of,
 )
 from opentelemetry_instrumentation_ag2.classic.response_cache import CacheWatch, watch_cache
+from opentelemetry_instrumentation_ag2.model_request import provider_name
 
 
 def test_request_parameters_as_the_conventions_name_them():
@@ -50,7 +51,7 @@ def test_output_type(response_format, kind):
     ("api_type", "name"), [(None, "openai"), ("openai", "openai"), ("google", "gcp.gemini"), ("ollama", "ollama")]
 )
 def test_provider_names(api_type, name):
-    assert provider_name(api_type) == name
+    assert provider_name(api_type, DEFAULT_PROVIDER) == name
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,107 @@
+"""W3C trace context over ACP (Agent Client Protocol, JSON-RPC over stdio) for AG2 1.x: in and out via ``_meta``.
+
+ACP carries trace context the way MCP does, in the request's ``_meta`` map (``traceparent``, ``tracestate``,
+``baggage``). The acp SDK makes its own ``acp.request`` / ``acp.notification`` span around each message it
+handles, but parents it on whatever context its receive loop happens to run in, so an ACP-served AG2 turn
+starts a new trace. Two patches on the SDK's ``Connection``, applied once the application imports ``ag2.acp``:
+
+* handling a request or notification (``_execute_request`` / ``_run_notification``): a ``_meta`` carrying a
+  valid W3C context (global propagator) becomes the current context, so the SDK's span continues the caller's
+  trace and the served turn (``ACPAgent`` runs it in a task copying that context) lies beneath it; a ``_meta``
+  with none, or a malformed one, changes nothing;
+* sending ``session/prompt`` (``send_request``; AG2's ``ACPClient`` sends one per model call): the current
+  context is added to its ``_meta``, unless the caller put a ``traceparent`` there already.
+
+No span of ours: the SDK's span is the request's.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from opentelemetry import context, propagate, trace
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+
+from opentelemetry_instrumentation_ag2.patching import Patch
+from opentelemetry_instrumentation_ag2.spans import Telemetry
+
+logger = logging.getLogger(__name__)
+
+CONNECTION_MODULE = "acp.connection"
+META_KEY = "_meta"
+PROMPT_METHOD = "session/prompt"
+TRACEPARENT = "traceparent"
+
+
+def meta_context(message: Any) -> context.Context | None:
+    """The current context continuing the W3C context in a JSON-RPC message's ``params._meta``; ``None`` when it
+    carries no valid one."""
+    params = message.get("params") if isinstance(message, dict) else None
+    meta = params.get(META_KEY) if isinstance(params, dict) else None
+    if not isinstance(meta, dict) or TRACEPARENT not in meta:
+        return None
+    carrier = {key: value for key, value in meta.items() if isinstance(key, str) and isinstance(value, str)}
+    extracted = propagate.extract(carrier)
+    return extracted if trace.get_current_span(extracted).get_span_context().is_valid else None
+
+
+def with_trace_context(params: Any) -> Any:
+    """``params`` with the current W3C context added to its ``_meta`` (a copy; unchanged when there is no current
+    span, or its ``_meta`` names a ``traceparent`` already or is not a map)."""
+    if not isinstance(params, dict) or not trace.get_current_span().get_span_context().is_valid:
+        return params
+    meta = params.get(META_KEY)
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict) or TRACEPARENT in meta:
+        return params
+    carrier = dict(meta)
+    propagate.inject(carrier)
+    return {**params, META_KEY: carrier}
+
+
+class MetaContext:
+    """The W3C context of ``_meta``, in and out of one process's ACP connections (wrapt wrappers)."""
+
+    def __init__(self, telemetry: Telemetry) -> None:
+        self.telemetry = telemetry
+
+    def _on(self) -> bool:
+        return self.telemetry.enabled and is_instrumentation_enabled()
+
+    async def handling(self, wrapped: Callable, connection: Any, args: tuple, kwargs: dict) -> Any:
+        """``_execute_request(message)`` / ``_run_notification(message)``: run in the context ``_meta`` carries."""
+        parent = None
+        if self._on():
+            try:
+                parent = meta_context(args[0] if args else kwargs.get("message"))
+            except Exception:
+                logger.debug("ag2 instrumentation failed to read an ACP message's trace context", exc_info=True)
+        if parent is None:
+            return await wrapped(*args, **kwargs)
+        token = context.attach(parent)
+        try:
+            return await wrapped(*args, **kwargs)
+        finally:
+            context.detach(token)
+
+    async def sending(self, wrapped: Callable, connection: Any, args: tuple, kwargs: dict) -> Any:
+        """``send_request(method, params)``: a ``session/prompt`` carries the current context in its ``_meta``."""
+        if self._on() and len(args) == 2 and not kwargs and args[0] == PROMPT_METHOD:
+            try:
+                args = (args[0], with_trace_context(args[1]))
+            except Exception:
+                logger.debug("ag2 instrumentation failed to add trace context to an ACP prompt", exc_info=True)
+        return await wrapped(*args, **kwargs)
+
+
+def acp_patches(telemetry: Telemetry) -> list[Patch]:
+    """The ACP patches, on the acp SDK's ``Connection`` (both sides of every connection in this process)."""
+    meta = MetaContext(telemetry)
+    return [
+        Patch(CONNECTION_MODULE, "Connection._execute_request", meta.handling),
+        Patch(CONNECTION_MODULE, "Connection._run_notification", meta.handling),
+        Patch(CONNECTION_MODULE, "Connection.send_request", meta.sending),
+    ]
