@@ -46,10 +46,11 @@ def or_none(serialise: Callable[..., _Result]) -> Callable[..., _Result | None]:
 
 
 def _arguments(raw: Any) -> Any:
+    """Tool-call arguments as parsed JSON, or as given when they are not JSON (or nested too deep to parse)."""
     if isinstance(raw, str):
         try:
             return json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             return raw
     return raw
 

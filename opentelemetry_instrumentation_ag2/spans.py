@@ -39,8 +39,9 @@ _AGENT_TURN = context.create_key("ag2-agent-turn")
 _CONVERSATION_SPAN = context.create_key("ag2-conversation-span")
 AG2_OWN_TRACING_SCOPE = "opentelemetry.instrumentation.ag2"
 """The scope of AG2's own opt-in tracing (``autogen.opentelemetry``)."""
-AG2_OWN_TRACING_MODULE = "autogen.opentelemetry"
-"""Until this module is imported, AG2's own tracing cannot be on."""
+AG2_OWN_TRACING_MODULES = ("autogen.opentelemetry", "ag2.middleware.builtin.telemetry")
+"""AG2's own tracing of each line (classic's helpers, 1.x's ``TelemetryMiddleware``): until one of them is
+imported, it cannot be on."""
 
 THIS_SPAN = object()
 """A ``SpanStart.context_values`` value standing for the span being started."""
@@ -93,8 +94,8 @@ def current_agent() -> Any:
 
 
 def ag2_own_span_of(start: SpanStart) -> Span | None:
-    """AG2's own span of this very operation (``autogen.opentelemetry``), when it is the current span."""
-    if AG2_OWN_TRACING_MODULE not in sys.modules:
+    """AG2's own span of this very operation (same ``ag2.span.type``), when it is the current span."""
+    if not any(module in sys.modules for module in AG2_OWN_TRACING_MODULES):
         return None
     current = trace.get_current_span()
     if getattr(getattr(current, "instrumentation_scope", None), "name", None) != AG2_OWN_TRACING_SCOPE:
@@ -123,6 +124,16 @@ def end_span(span: Span) -> None:
         report_telemetry_failure("a span processor failed to end a span")
 
 
+def _add_missing(span: Span, attributes: dict[str, AttributeValue]) -> None:
+    """Annotate an adopted span with the attributes its maker did not set (its own values stay)."""
+    if not span.is_recording():
+        return
+    present = getattr(span, "attributes", None) or {}
+    missing = {key: value for key, value in attributes.items() if key not in present}
+    if missing:
+        span.set_attributes(missing)
+
+
 class ActiveSpan:
     """A started span made current; leaving it records any exception, metrics and events, and ends it.
 
@@ -133,7 +144,7 @@ class ActiveSpan:
     __slots__ = ("_context", "_start", "_started", "_telemetry", "_token", "attributes", "content", "span")
 
     def __init__(self, telemetry: Telemetry, start: SpanStart, current: context.Context) -> None:
-        parent = start.parent if start.parent is not None else current
+        parent = start.parent if start.parent is not None and start.adopt is None else current
         conversation_id = start.conversation_id or parent.get(_CONVERSATION_ID)
         if conversation_id:
             start.attributes[GEN_AI_CONVERSATION_ID] = conversation_id
@@ -154,6 +165,7 @@ class ActiveSpan:
             ctx = trace.set_span_in_context(self.span, parent)
         else:
             self.span, ctx = start.adopt, parent
+            _add_missing(self.span, span_attributes)
         values = {}
         if start.context_values:
             values = {key: self.span if value is THIS_SPAN else value for key, value in start.context_values.items()}
@@ -166,6 +178,11 @@ class ActiveSpan:
         self._context = ctx
         self._started = time.perf_counter()
         self._token = context.attach(ctx)  # last: nothing after it may fail
+
+    @property
+    def adopted(self) -> bool:
+        """Whether the span is someone else's (AG2's own tracing), which records what fails in it itself."""
+        return self._start.adopt is not None
 
     @property
     def call(self) -> Any:

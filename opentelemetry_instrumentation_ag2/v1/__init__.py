@@ -25,6 +25,10 @@ A2A_MODULE = "ag2.a2a"
 AG_UI_MODULE = "ag2.ag_ui.asgi"
 ACP_MODULE = "ag2.acp"
 """Like A2A, patched only once the application imports them."""
+MCP_MODULE = "mcp.shared.jsonrpc_dispatcher"
+"""The mcp SDK's message dispatcher (see :mod:`.mcp`)."""
+MCP_1_SERVER_MODULE = "mcp.server.lowlevel.server"
+"""The mcp SDK 1.x server, which carries no trace context of its own (see :mod:`.mcp`)."""
 
 
 def patches(telemetry: Telemetry) -> list[Patch]:
@@ -75,12 +79,28 @@ def acp_patches(telemetry: Telemetry) -> list[Patch]:
     return acp_patches(telemetry)
 
 
+def mcp_patches(telemetry: Telemetry) -> list[Patch]:
+    """The MCP patch: notifications sent within a turn carry its trace context (see :mod:`.mcp`)."""
+    from opentelemetry_instrumentation_ag2.v1.mcp import mcp_patches
+
+    return mcp_patches(telemetry)
+
+
+def mcp_1_server_patches(telemetry: Telemetry) -> list[Patch]:
+    """On mcp 1.x: its server continues the caller's context (see :mod:`.mcp`)."""
+    from opentelemetry_instrumentation_ag2.v1.mcp import mcp_1_server_patches
+
+    return mcp_1_server_patches(telemetry)
+
+
 PATCHED_ON_IMPORT = (
     (AGENT_MODULE, patches),
     (A2A_MODULE, a2a_patches),
     (NETWORK_MODULE, network_patches),
     (AG_UI_MODULE, ag_ui_patches),
     (ACP_MODULE, acp_patches),
+    (MCP_MODULE, mcp_patches),
+    (MCP_1_SERVER_MODULE, mcp_1_server_patches),
 )
 """Each module's patches, applied when the application imports it (at once if it has)."""
 

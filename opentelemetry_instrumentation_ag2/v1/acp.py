@@ -21,45 +21,17 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from opentelemetry import context, propagate, trace
+from opentelemetry import context
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
+from opentelemetry_instrumentation_ag2.meta_context import context_in_meta, with_meta_context
 from opentelemetry_instrumentation_ag2.patching import Patch
 from opentelemetry_instrumentation_ag2.spans import Telemetry
 
 logger = logging.getLogger(__name__)
 
 CONNECTION_MODULE = "acp.connection"
-META_KEY = "_meta"
 PROMPT_METHOD = "session/prompt"
-TRACEPARENT = "traceparent"
-
-
-def meta_context(message: Any) -> context.Context | None:
-    """The current context continuing the W3C context in a JSON-RPC message's ``params._meta``; ``None`` when it
-    carries no valid one."""
-    params = message.get("params") if isinstance(message, dict) else None
-    meta = params.get(META_KEY) if isinstance(params, dict) else None
-    if not isinstance(meta, dict) or TRACEPARENT not in meta:
-        return None
-    carrier = {key: value for key, value in meta.items() if isinstance(key, str) and isinstance(value, str)}
-    extracted = propagate.extract(carrier)
-    return extracted if trace.get_current_span(extracted).get_span_context().is_valid else None
-
-
-def with_trace_context(params: Any) -> Any:
-    """``params`` with the current W3C context added to its ``_meta`` (a copy; unchanged when there is no current
-    span, or its ``_meta`` names a ``traceparent`` already or is not a map)."""
-    if not isinstance(params, dict) or not trace.get_current_span().get_span_context().is_valid:
-        return params
-    meta = params.get(META_KEY)
-    if meta is None:
-        meta = {}
-    if not isinstance(meta, dict) or TRACEPARENT in meta:
-        return params
-    carrier = dict(meta)
-    propagate.inject(carrier)
-    return {**params, META_KEY: carrier}
 
 
 class MetaContext:
@@ -76,7 +48,7 @@ class MetaContext:
         parent = None
         if self._on():
             try:
-                parent = meta_context(args[0] if args else kwargs.get("message"))
+                parent = context_in_meta(args[0] if args else kwargs.get("message"))
             except Exception:
                 logger.debug("ag2 instrumentation failed to read an ACP message's trace context", exc_info=True)
         if parent is None:
@@ -91,7 +63,7 @@ class MetaContext:
         """``send_request(method, params)``: a ``session/prompt`` carries the current context in its ``_meta``."""
         if self._on() and len(args) == 2 and not kwargs and args[0] == PROMPT_METHOD:
             try:
-                args = (args[0], with_trace_context(args[1]))
+                args = (args[0], with_meta_context(args[1]))
             except Exception:
                 logger.debug("ag2 instrumentation failed to add trace context to an ACP prompt", exc_info=True)
         return await wrapped(*args, **kwargs)

@@ -14,14 +14,14 @@ from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from opentelemetry_instrumentation_ag2 import attributes as attr
-from opentelemetry_instrumentation_ag2.content import messages_json, output_json, text
+from opentelemetry_instrumentation_ag2.content import text
+from opentelemetry_instrumentation_ag2.errors import fq_exception_type
 from opentelemetry_instrumentation_ag2.signals import Measure
 from opentelemetry_instrumentation_ag2.spans import THIS_SPAN, ActiveSpan, SpanStart, Telemetry, end_span
 from opentelemetry_instrumentation_ag2.usage import USAGE, new_usage
 from opentelemetry_instrumentation_ag2.v1.a2a_client import REMOTE_SPAN, remote_attributes, remote_card_url
-from opentelemetry_instrumentation_ag2.v1.messages import event_messages, response_message, tool_result_text
+from opentelemetry_instrumentation_ag2.v1.messages import reply_json, tool_result_text, turn_input_json
 from opentelemetry_instrumentation_ag2.v1.model_config import model_attributes
-from opentelemetry_instrumentation_ag2.v1.own_tracing import traced_by_ag2
 from opentelemetry_instrumentation_ag2.v1.turn_state import TURN, Turn
 
 ENVELOPE_TRACEPARENT_KEY = "ag2.otel.traceparent"
@@ -76,20 +76,16 @@ class AgentSpans:
             on_end=lambda span: _end_turn(turn, usage, span),
         )
         if self.telemetry.capture_content:
-            messages = event_messages(event)
-            if messages:
-                start.content[attr.GEN_AI_INPUT_MESSAGES] = messages_json(messages)
+            start.content[attr.GEN_AI_INPUT_MESSAGES] = turn_input_json(event)
         return start
 
     def turn_result(self, span: ActiveSpan, reply: Any) -> None:
         """The turn's final answer as content (only while capture is on)."""
         if self.telemetry.capture_content:
-            span.set_content(attr.GEN_AI_OUTPUT_MESSAGES, output_json(response_message(reply.response)))
+            span.set_content(attr.GEN_AI_OUTPUT_MESSAGES, reply_json(reply.response))
 
     # execute_tool {tool}
     def tool(self, middleware: Any, args: tuple, kwargs: dict) -> SpanStart | None:
-        if traced_by_ag2(attr.OPERATION_EXECUTE_TOOL):
-            return None
         call = args[0]
         attributes: dict[str, Any] = {
             attr.AG2_SPAN_TYPE: attr.SPAN_TYPE_TOOL,
@@ -106,21 +102,22 @@ class AgentSpans:
             f"execute_tool {call.name}", attributes, measure=Measure.TOOL, event_name=attr.EVENT_TOOL_DETAILS
         )
         if self.telemetry.capture_content:
-            start.content[attr.GEN_AI_TOOL_CALL_ARGUMENTS] = call.arguments
+            start.content[attr.GEN_AI_TOOL_CALL_ARGUMENTS] = text(call.arguments)
         return start
 
     def tool_result(self, span: ActiveSpan, result: Any) -> None:
         """A failed tool's real exception (AG2 hands it back inside a ``ToolErrorEvent``), or its result."""
         error = getattr(result, "error", None)
         if isinstance(error, BaseException):
-            span.fail_with(error)
+            if span.adopted:  # AG2's own span records the exception itself; the type is ours to add
+                span.set_attribute(attr.ERROR_TYPE, fq_exception_type(error))
+            else:
+                span.fail_with(error)
         elif self.telemetry.capture_content and getattr(result, "result", None) is not None:
             span.set_content(attr.GEN_AI_TOOL_CALL_RESULT, tool_result_text(result))
 
     # await_human_input {agent}
     def human_input(self, middleware: Any, args: tuple, kwargs: dict) -> SpanStart | None:
-        if traced_by_ag2(attr.OPERATION_HUMAN_INPUT):
-            return None
         request = args[0]
         agent_name = middleware.agent.name
         attributes: dict[str, Any] = {

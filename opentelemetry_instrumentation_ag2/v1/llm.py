@@ -15,15 +15,14 @@ from opentelemetry.trace import SpanKind
 from opentelemetry.util.genai.types import Text
 
 from opentelemetry_instrumentation_ag2 import attributes as attr
-from opentelemetry_instrumentation_ag2.content import messages_json, output_json, parts_json
+from opentelemetry_instrumentation_ag2.content import parts_json
 from opentelemetry_instrumentation_ag2.genai_interop import openai_v2_traces
 from opentelemetry_instrumentation_ag2.signals import Measure
 from opentelemetry_instrumentation_ag2.spans import ActiveSpan, SpanStart, Telemetry
 from opentelemetry_instrumentation_ag2.usage import current_usage
 from opentelemetry_instrumentation_ag2.v1.a2a_client import remote_card_url
-from opentelemetry_instrumentation_ag2.v1.messages import history_messages, new_input, response_message
+from opentelemetry_instrumentation_ag2.v1.messages import call_input_json, reply_json
 from opentelemetry_instrumentation_ag2.v1.model_config import goes_through_openai_sdk, provider_name
-from opentelemetry_instrumentation_ag2.v1.own_tracing import traced_by_ag2
 from opentelemetry_instrumentation_ag2.v1.tool_schemas import tool_definitions
 
 COUNT_ONLY = object()
@@ -44,7 +43,7 @@ class LLMSpans:
     def chat(self, middleware: Any, args: tuple, kwargs: dict) -> SpanStart | None:
         events, context = args
         config = middleware.config
-        if traced_by_ag2(attr.OPERATION_CHAT) or remote_card_url(config):
+        if remote_card_url(config):
             return None
         if openai_v2_traces(goes_through_openai_sdk(config)):
             # openai-v2's span is the call's one span: ours makes none, and only counts its tokens for the turn
@@ -64,7 +63,7 @@ class LLMSpans:
             event_name=attr.EVENT_INFERENCE_DETAILS,
         )
         if self.telemetry.capture_content:
-            start.content[attr.GEN_AI_INPUT_MESSAGES] = messages_json(new_input(history_messages(events)))
+            start.content[attr.GEN_AI_INPUT_MESSAGES] = call_input_json(events)
             prompt = [fragment for fragment in getattr(context, "prompt", None) or () if isinstance(fragment, str)]
             if prompt:
                 start.content[attr.GEN_AI_SYSTEM_INSTRUCTIONS] = parts_json(map(Text, prompt))
@@ -98,4 +97,4 @@ class LLMSpans:
         self.telemetry.signals.record_tokens(span.attributes, input_tokens, output_tokens)
         if self.telemetry.capture_content:
             reason = str(finish_reason) if finish_reason else None
-            span.set_content(attr.GEN_AI_OUTPUT_MESSAGES, output_json(response_message(response), reason))
+            span.set_content(attr.GEN_AI_OUTPUT_MESSAGES, reply_json(response, reason))

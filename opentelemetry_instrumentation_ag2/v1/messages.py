@@ -1,6 +1,10 @@
-"""AG2 1.x events as the OpenAI-style message dicts the shared ``content`` module turns into GenAI JSON.
+"""AG2 1.x events as GenAI message JSON, through the shared ``content`` serialisers.
 
-Only called while content capture is on.
+Only called while content capture is on. Every function a span's ``describe`` or ``finish`` calls returns
+the finished attribute value, or ``None`` for a value it cannot serialise (as the classic line's messages,
+through :func:`~opentelemetry_instrumentation_ag2.content.or_none`). A data part that cannot be read (an
+object whose ``__str__`` raises, a structure too deep or circular) is left out of its message alone, so a
+history holding one still gives every later model call its input.
 """
 
 from __future__ import annotations
@@ -11,22 +15,40 @@ from typing import Any
 
 from ag2.events import HumanMessage, ModelRequest, ModelResponse, ToolResultsEvent
 
+from opentelemetry_instrumentation_ag2.content import messages_json, or_none, output_json
 
-def part_text(part: Any) -> str:
-    """One input part (text, data, URL, file) as text."""
+
+@or_none
+def _data_text(data: Any) -> str:
+    return json.dumps(data, default=str)
+
+
+def part_text(part: Any) -> str | None:
+    """One input part (text, data, URL, file) as text; ``None`` for data that cannot be serialised."""
     content = getattr(part, "content", None)
     if isinstance(content, str):
         return content
     if hasattr(part, "data"):
-        return json.dumps(part.data, default=str)
+        return _data_text(part.data)
     url = getattr(part, "url", None)
     return url if isinstance(url, str) else f"[{type(part).__name__}]"
 
 
-def tool_result_text(event: Any) -> str:
-    """The text of a ``ToolResultEvent`` (an error result carries the formatted exception)."""
-    result = getattr(event, "result", None)
-    return "\n".join(part_text(part) for part in getattr(result, "parts", None) or ())
+def _parts_text(parts: Iterable[Any]) -> str | None:
+    """The readable parts' text, newline-joined; ``None`` when there were parts and none could be read."""
+    texts = list(map(part_text, parts))
+    readable = [found for found in texts if found is not None]
+    return "\n".join(readable) if readable or not texts else None
+
+
+def _result_text(event: Any) -> str | None:
+    return _parts_text(getattr(getattr(event, "result", None), "parts", None) or ())
+
+
+@or_none
+def tool_result_text(event: Any) -> str | None:
+    """``gen_ai.tool.call.result``: the text of a ``ToolResultEvent`` (an error's carries the formatted exception)."""
+    return _result_text(event)
 
 
 def _tool_calls(response: Any) -> list[dict[str, Any]]:
@@ -37,12 +59,12 @@ def _tool_calls(response: Any) -> list[dict[str, Any]]:
 def event_messages(event: Any) -> list[dict[str, Any]]:
     """The messages one history event stands for (none for events that are not conversation)."""
     if isinstance(event, ModelRequest):
-        return [{"role": "user", "content": "\n".join(part_text(part) for part in event.parts)}]
+        return [{"role": "user", "content": _parts_text(event.parts)}]
     if isinstance(event, ModelResponse):
         return [response_message(event)]
     if isinstance(event, ToolResultsEvent):
         return [
-            {"role": "tool", "tool_call_id": result.parent_id, "content": tool_result_text(result)}
+            {"role": "tool", "tool_call_id": result.parent_id, "content": _result_text(result)}
             for result in event.results
         ]
     if isinstance(event, HumanMessage):
@@ -70,3 +92,22 @@ def new_input(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if messages[index].get("role") == "assistant":
             return messages[index + 1 :]
     return messages
+
+
+@or_none
+def turn_input_json(event: Any) -> str | None:
+    """``gen_ai.input.messages`` of a turn: the event that started it (``None`` when it is no message)."""
+    messages = event_messages(event)
+    return messages_json(messages) if messages else None
+
+
+@or_none
+def call_input_json(events: Iterable[Any]) -> str | None:
+    """``gen_ai.input.messages`` of a model call: the history's messages since the model last spoke."""
+    return messages_json(new_input(history_messages(events)))
+
+
+@or_none
+def reply_json(response: Any, finish_reason: str | None = None) -> str | None:
+    """``gen_ai.output.messages`` of a ``ModelResponse``."""
+    return output_json(response_message(response), finish_reason)

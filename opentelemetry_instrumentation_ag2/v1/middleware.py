@@ -2,7 +2,8 @@
 
 :mod:`.turns` appends :class:`TracingFactory` last to every turn's middleware, so ours is innermost: its
 ``on_llm_call`` wraps the provider's client call itself, its ``on_tool_execution`` every tool, and any
-``TelemetryMiddleware`` the user added runs outside it (see :mod:`.own_tracing`). A turn asking a human with
+``TelemetryMiddleware`` the user added runs outside it, its spans adopted by ours (see :mod:`.own_tracing`); on
+such a turn ours makes the turn's span at ``on_turn``, inside AG2's. A turn asking a human with
 no ``hitl_hook`` is answered by AG2's default, which bypasses middleware: :func:`trace_default_human_input`
 puts ours in front of it.
 """
@@ -21,6 +22,7 @@ from opentelemetry_instrumentation_ag2.v1.agents import AgentSpans
 from opentelemetry_instrumentation_ag2.v1.llm import LLMSpans
 from opentelemetry_instrumentation_ag2.v1.model_config import model_attributes, request_attributes
 from opentelemetry_instrumentation_ag2.v1.tool_schemas import tool_descriptions
+from opentelemetry_instrumentation_ag2.v1.turn_state import Turn
 
 
 class TurnHooks:
@@ -40,11 +42,15 @@ class TurnHooks:
 class TracingMiddleware(BaseMiddleware):
     """One turn's tracing: each hook runs the next one inside its span."""
 
-    def __init__(self, event: Any, context: Any, hooks: TurnHooks, agent: Any, config: Any) -> None:
+    def __init__(
+        self, event: Any, context: Any, hooks: TurnHooks, agent: Any, config: Any, turn: Turn | None = None
+    ) -> None:
         super().__init__(event, context)
         self.agent = agent
         self.config = config
         """The model config the turn calls (:func:`.turn_config.turn_config`)."""
+        self.turn = turn
+        """The turn whose span ``on_turn`` makes (only where AG2's own middleware makes one around ours)."""
         self.tool_schemas: Iterable[Any] = ()
         """The tool schemas handed to the turn's latest model call (every tool the model may name)."""
         self._hooks = hooks
@@ -62,6 +68,11 @@ class TracingMiddleware(BaseMiddleware):
         if self._llm is None:
             self._llm = {**model_attributes(self.config), **request_attributes(self.config)}
         return self._llm
+
+    async def on_turn(self, call_next: Callable, event: Any, context: Any) -> Any:
+        if self.turn is None:
+            return await call_next(event, context)
+        return await self._hooks.turn(call_next, self.turn, (event, context), {})
 
     async def on_llm_call(self, call_next: Callable, events: Any, context: Any) -> Any:
         # innermost, so ``call_next`` is AG2's ``partial(client, tools=..., ...)``: the schemas the model gets
@@ -81,15 +92,16 @@ class TracingMiddleware(BaseMiddleware):
 class TracingFactory:
     """The ``MiddlewareFactory`` AG2 calls once per turn."""
 
-    __slots__ = ("agent", "config", "hooks")
+    __slots__ = ("agent", "config", "hooks", "turn")
 
-    def __init__(self, hooks: TurnHooks, agent: Any, config: Any) -> None:
+    def __init__(self, hooks: TurnHooks, agent: Any, config: Any, turn: Turn | None = None) -> None:
         self.hooks = hooks
         self.agent = agent
         self.config = config
+        self.turn = turn
 
     def __call__(self, event: Any, context: Any) -> TracingMiddleware:
-        return TracingMiddleware(event, context, self.hooks, self.agent, self.config)
+        return TracingMiddleware(event, context, self.hooks, self.agent, self.config, self.turn)
 
 
 def trace_default_human_input(wrapped: Callable, instance: Any, args: tuple, kwargs: dict) -> Any:

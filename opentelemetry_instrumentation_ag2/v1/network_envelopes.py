@@ -1,4 +1,4 @@
-"""``network.envelope`` spans of an AG2 1.x ``Hub`` opened without a tracer provider, made by our tracer.
+"""``network.envelope`` spans of an AG2 1.x ``Hub``: one trace per run, whoever's tracer makes them.
 
 AG2's hub traces an envelope only when opened with ``tracer_provider=``: it then holds an ``EnvelopeTracer``
 (``ag2/network/hub/_envelope_tracing.py``) that starts a span per substantive envelope, writes the span's
@@ -7,6 +7,9 @@ W3C traceparent into ``envelope.trace_id`` (which reaches the recipients' turns 
 drop-in for that tracer with two differences: the span is a child of the context that posts the envelope
 (AG2 starts every one as a new root, linked to that context), so one run is one trace; and nothing is
 mirrored to the hub's store (the application asked for no ``/telemetry/spans.jsonl``).
+
+A hub opened with ``tracer_provider=`` keeps AG2's tracer (its scope, its store mirror), whose tracer is
+wrapped in :class:`PostingContextTracer`: the same envelope spans, each continuing the context that posts it.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ logger = logging.getLogger(__name__)
 
 HUB_TRACER_ATTRIBUTE = "_envelope_tracer"
 """Where ``Hub.__init__`` keeps its envelope tracer (``None`` when opened without a tracer provider)."""
+AG2_TRACER_ATTRIBUTE = "_tracer"
+"""Where AG2's ``EnvelopeTracer`` keeps the OpenTelemetry tracer it starts envelope spans with."""
 
 SPAN_TYPE_ENVELOPE = "envelope"
 NET_CHANNEL_ID = "ag2.network.channel_id"
@@ -133,6 +138,38 @@ class EnvelopeSpans:
         return trace.use_span(span, end_on_exit=False)
 
 
+class PostingContextTracer:
+    """AG2's envelope tracer's own tracer, whose envelope spans continue the context that posts them.
+
+    AG2 starts each envelope span in an empty ``Context()`` (a new trace per envelope, linked to its cause);
+    while instrumented, such a span is started in the current context instead, so one run is one trace.
+    """
+
+    def __init__(self, telemetry: Telemetry, tracer: Any) -> None:
+        self._telemetry = telemetry
+        self._tracer = tracer
+
+    def start_span(self, name: str, context: Any = None, *args: Any, **kwargs: Any) -> Span:
+        telemetry = self._telemetry
+        if context is not None and telemetry.enabled and is_instrumentation_enabled():
+            try:
+                if not trace.get_current_span(context).get_span_context().is_valid:
+                    context = None  # the posting context
+            except Exception:
+                logger.debug("ag2 instrumentation: an envelope span keeps AG2's context", exc_info=True)
+        return self._tracer.start_span(name, context, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._tracer, name)
+
+
+def _continue_posting_context(telemetry: Telemetry, ag2_tracer: Any) -> None:
+    """Wrap the tracer of AG2's envelope tracer in :class:`PostingContextTracer` (once)."""
+    tracer = getattr(ag2_tracer, AG2_TRACER_ATTRIBUTE, None)
+    if callable(getattr(tracer, "start_span", None)) and not isinstance(tracer, PostingContextTracer):
+        setattr(ag2_tracer, AG2_TRACER_ATTRIBUTE, PostingContextTracer(telemetry, tracer))
+
+
 def fits(ag2_tracer_class: type) -> bool:
     """Whether :class:`EnvelopeSpans` offers every public member of this AG2 release's ``EnvelopeTracer``.
 
@@ -145,7 +182,8 @@ def fits(ag2_tracer_class: type) -> bool:
 def trace_untraced_hubs(telemetry: Telemetry) -> Callable:
     """The wrapt wrapper of ``Hub.__init__``: a hub given no tracer provider gets :class:`EnvelopeSpans`.
 
-    A hub given one keeps AG2's own tracer (the application's choice), so no envelope is traced twice.
+    A hub given one keeps AG2's own tracer (the application's choice), so no envelope is traced twice; its
+    envelope spans continue the posting context (:class:`PostingContextTracer`).
     """
 
     def wrapper(wrapped: Callable, hub: Any, args: tuple, kwargs: dict) -> None:
@@ -153,8 +191,11 @@ def trace_untraced_hubs(telemetry: Telemetry) -> Callable:
         if not telemetry.enabled or not is_instrumentation_enabled():
             return
         try:
-            if getattr(hub, HUB_TRACER_ATTRIBUTE, False) is None:
+            ag2_tracer = getattr(hub, HUB_TRACER_ATTRIBUTE, False)
+            if ag2_tracer is None:
                 setattr(hub, HUB_TRACER_ATTRIBUTE, EnvelopeSpans(telemetry, hub))
+            elif ag2_tracer is not False:
+                _continue_posting_context(telemetry, ag2_tracer)
         except Exception:  # telemetry must never break the application
             logger.debug("ag2 instrumentation failed to trace a hub", exc_info=True)
 

@@ -6,87 +6,90 @@ callable that runs the turn through its middleware chain. One class-level patch 
 
 * it appends our middleware (:mod:`.middleware`) last, so that it is innermost: its ``chat``, ``execute_tool``
   and ``await_human_input`` spans sit tight around the real calls;
-* it wraps the yielded ``drive`` in the turn's span, so the span holds everything the chain does, the
-  user's middleware included: a turn it refuses, short-circuits or fails is seen as the caller sees it,
-  and the model calls AG2 makes after the turn's own (compaction, aggregation) are beneath it.
+* it opens the turn's span with the scope and runs the yielded ``drive`` in it, so the span holds the turn's
+  set-up (its tools resolved: an MCP server's discovered) and everything the chain does, the user's
+  middleware included: a turn it refuses, short-circuits or fails is seen as the caller sees it, and the
+  model calls AG2 makes after the turn's own (compaction, aggregation) are beneath it.
 
-A turn whose middleware includes AG2's own ``TelemetryMiddleware`` is left to its ``invoke_agent`` span.
+A turn whose middleware includes AG2's own ``TelemetryMiddleware`` gets its span from our middleware's
+``on_turn`` instead, adopting AG2's ``invoke_agent`` span there (:mod:`.own_tracing`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
+from opentelemetry_instrumentation_ag2.v1.agents import AgentSpans
 from opentelemetry_instrumentation_ag2.v1.middleware import TracingFactory, TurnHooks
+from opentelemetry_instrumentation_ag2.v1.own_tracing import traced_by_ag2_middleware
 from opentelemetry_instrumentation_ag2.v1.turn_config import turn_config
+from opentelemetry_instrumentation_ag2.v1.turn_span import TurnSpan
 from opentelemetry_instrumentation_ag2.v1.turn_state import Turn
 
 logger = logging.getLogger(__name__)
 
-_AG2_TELEMETRY_MIDDLEWARE = ("ag2.middleware", "TelemetryMiddleware")
-
-
-def _traced_by_ag2_middleware(agent: Any, kwargs: dict) -> bool:
-    """Whether AG2's own ``TelemetryMiddleware`` is among the turn's middleware (it then makes the turn's span)."""
-    plugins = kwargs.get("additional_plugins") or ()
-    factories: Iterable[Any] = (
-        *(getattr(agent, "_middleware", None) or ()),
-        *(kwargs.get("additional_middleware") or ()),
-        *(m for plugin in plugins for m in (getattr(plugin, "_middleware", None) or ())),
-    )
-    for factory in factories:
-        kind = type(factory)
-        if kind.__name__ == _AG2_TELEMETRY_MIDDLEWARE[1] and kind.__module__.startswith(_AG2_TELEMETRY_MIDDLEWARE[0]):
-            return True
-    return False
-
 
 class TracedTurnScope:
-    """``Agent._turn_scope``'s context manager, whose yielded ``drive`` runs inside the turn's span."""
+    """``Agent._turn_scope``'s context manager: the turn's span opens with it, and its ``drive`` runs beneath it.
 
-    __slots__ = ("_hooks", "_scope", "_turn")
+    The span is current while AG2 sets the turn up (its tools discovered, e.g. an MCP server's) and while the
+    yielded ``drive`` runs (:class:`.turn_span.TurnSpan`); a turn that fails to set up ends it failed, one never
+    driven ends it on leaving.
+    """
 
-    def __init__(self, scope: Any, hooks: TurnHooks, turn: Turn | None) -> None:
+    __slots__ = ("_scope", "_span", "_spans", "_turn")
+
+    def __init__(self, scope: Any, spans: AgentSpans, turn: Turn | None) -> None:
         self._scope = scope
-        self._hooks = hooks
+        self._spans = spans
         self._turn = turn
+        self._span: TurnSpan | None = None
 
     async def __aenter__(self) -> Callable[[], Awaitable[Any]]:
-        drive = await self._scope.__aenter__()
-        turn = self._turn
-        if turn is None:
-            return drive
-        run_turn = self._hooks.turn
-
-        async def traced_drive() -> Any:
-            return await run_turn(drive, turn, (), {})
-
-        return traced_drive
+        if self._turn is None:
+            return await self._scope.__aenter__()
+        span = self._span = TurnSpan(self._spans, self._turn)
+        try:
+            with span.current():
+                drive = await self._scope.__aenter__()
+        except BaseException as exc:
+            span.end(exc)
+            raise
+        return partial(span.drive, drive)
 
     async def __aexit__(self, *exc_info: Any) -> Any:
-        return await self._scope.__aexit__(*exc_info)
+        try:
+            return await self._scope.__aexit__(*exc_info)
+        finally:
+            if self._span is not None:
+                self._span.end()
 
 
 def inject_tracing(hooks: TurnHooks) -> Callable:
     """The wrapt wrapper of ``Agent._turn_scope``: our middleware innermost, the turn's span outermost."""
+
+    spans = AgentSpans(hooks.telemetry)
 
     def wrapper(wrapped: Callable, agent: Any, args: tuple, kwargs: dict) -> Any:
         if not hooks.telemetry.enabled or not is_instrumentation_enabled():
             return wrapped(*args, **kwargs)
         try:
             config = turn_config(agent, kwargs)
-            factory = TracingFactory(hooks, agent, config)
-            own = _traced_by_ag2_middleware(agent, kwargs)
             event = args[0] if args else kwargs.get("event")
-            turn = None if own else Turn(agent, event, kwargs.get("context"), config)
+            turn = Turn(agent, event, kwargs.get("context"), config)
+            if traced_by_ag2_middleware(agent, kwargs):  # AG2's turn span starts inside the chain: ours adopts it there
+                factory, turn = TracingFactory(hooks, agent, config, turn), None
+            else:
+                factory = TracingFactory(hooks, agent, config)
             kwargs = {**kwargs, "additional_middleware": (*kwargs.get("additional_middleware", ()), factory)}
         except Exception:  # telemetry must never break the application
             logger.debug("ag2 instrumentation failed to trace a turn", exc_info=True)
             return wrapped(*args, **kwargs)
-        return TracedTurnScope(wrapped(*args, **kwargs), hooks, turn)
+        return TracedTurnScope(wrapped(*args, **kwargs), spans, turn)
 
     return wrapper

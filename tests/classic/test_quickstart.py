@@ -13,24 +13,10 @@ pytestmark = pytest.mark.timeout(150)
 
 @pytest.mark.parametrize("launch", [zero_code, in_code], ids=["opentelemetry-instrument", "readme-snippet"])
 def test_quickstart_app_is_one_trace(launch):
-    launched = launch("quickstart_classic.py")
-    spans, model, output = traced_run(launched, "conversation user")
+    found = traced_run(launch("quickstart_classic.py"), "conversation user")
 
-    assert ANSWER in output
-    assert len({s.trace_id for s in spans}) == 1
-    assert {s.service_name for s in spans} == {launched.service}
-    ours = [s for s in spans if s.scope_name == "opentelemetry_instrumentation_ag2"]
-    by_id = {s.span_id: s for s in ours}
-    chats = [s for s in spans if s.name == "chat gpt-4o-mini"]  # openai-v2's, where util-genai < 1.3 has it
-    assert len(chats) == len(model.requests) == 2
-    assert [by_id[c.parent_span_id].name for c in chats] == ["invoke_agent assistant"] * 2
-    tool = next(s for s in ours if s.name == "execute_tool get_weather")
-    assert by_id[tool.parent_span_id].name == "invoke_agent user"
-    root = next(s for s in spans if s.parent_span_id is None)
-    assert root.name == "conversation user"
-    assert root.attributes["gen_ai.usage.output_tokens"] == sum(
-        c.attributes["gen_ai.usage.output_tokens"] for c in chats
-    )
+    assert [found.by_id[c.parent_span_id].name for c in found.chats] == ["invoke_agent assistant"] * 2
+    assert found.by_id[found.tool.parent_span_id].name == "invoke_agent user"
 
 
 def test_local_backend_answers_the_app_and_prints_its_trace():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,9 +28,9 @@ def url_of(sock: socket.socket) -> str:
 
 
 @contextmanager
-def serve_app(app: Any, sock: socket.socket) -> Iterator[None]:
+def serve_app(app: Any, sock: socket.socket, lifespan: str = "off") -> Iterator[None]:
     """Serve an ASGI app on ``sock`` in a background thread until the block ends (ready when entered)."""
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan=lifespan))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     while not server.started:
@@ -58,3 +59,12 @@ class RecordingApp:
                 headers.setdefault(name.decode("latin-1"), []).append(value.decode("latin-1"))
             self.headers.append(headers | {":path": [scope["path"]], ":method": [scope["method"]]})
         await self.app(scope, receive, send)
+
+
+def serve_until_stdin_closes(app: Any, path: str = "") -> None:
+    """A test server process's life: serve ``app`` (with its lifespan) on a free port of 127.0.0.1, print
+    ``READY <url><path>``, and stop cleanly, so its last spans are exported, once the test closes its stdin."""
+    sock = free_socket()
+    with serve_app(app, sock, lifespan="on"):
+        print("READY", f"{url_of(sock)}{path}", flush=True)
+        sys.stdin.read()

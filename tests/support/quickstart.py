@@ -80,12 +80,34 @@ def local_model_and_receiver() -> Iterator[tuple[ScriptedLLM, TraceReceiver]]:
         yield model, receiver
 
 
-def traced_run(launch: Launch, root_name: str) -> tuple[list[ReceivedSpan], ScriptedLLM, str]:
-    """Run a quick-start app against the local model; its one trace, the model and the app's output."""
+class QuickstartTrace(NamedTuple):
+    """A quick-start app's one trace, checked whole: its root, ``chat`` spans and tool span by id."""
+
+    root: ReceivedSpan
+    chats: list[ReceivedSpan]
+    tool: ReceivedSpan
+    by_id: dict[str, ReceivedSpan]
+
+
+def traced_run(launch: Launch, root_name: str) -> QuickstartTrace:
+    """Run a quick-start app against the local model and check what every line's trace shows: the app's
+    answer, one trace of its service, one ``chat`` per request the model saw (openai-v2's where util-genai
+    < 1.3 has it), the tool run once, the root's token total the calls' sum."""
     with local_model_and_receiver() as (model, receiver):
         output = run_app(launch.command, app_env(model.base_url, receiver.grpc_endpoint))
         spans = receiver.wait_for(lambda spans: any(s.name == root_name for s in spans), timeout=30)
-    return spans, model, output
+    assert ANSWER in output
+    assert len({s.trace_id for s in spans}) == 1
+    assert {s.service_name for s in spans} == {launch.service}
+    chats = [s for s in spans if s.name == "chat gpt-4o-mini"]
+    assert len(chats) == len(model.requests) == 2
+    (tool,) = [s for s in spans if s.name == "execute_tool get_weather"]
+    (root,) = [s for s in spans if s.parent_span_id is None]
+    assert root.name == root_name
+    assert root.attributes["gen_ai.usage.output_tokens"] == sum(
+        c.attributes["gen_ai.usage.output_tokens"] for c in chats
+    )
+    return QuickstartTrace(root, chats, tool, {s.span_id: s for s in spans})
 
 
 @contextmanager

@@ -21,7 +21,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.semconv.schemas import Schemas
 from opentelemetry.trace import get_tracer
 
-from opentelemetry_instrumentation_ag2 import v1
+from opentelemetry_instrumentation_ag2 import AG2Instrumentor, v1
 from opentelemetry_instrumentation_ag2.config import CAPTURE_MESSAGE_CONTENT_ENV, Settings
 from opentelemetry_instrumentation_ag2.patching import Patch
 from opentelemetry_instrumentation_ag2.signals import Signals
@@ -89,3 +89,12 @@ def instrument(
         for patch in patches:
             patch.remove()
         telemetry.enabled = False
+
+
+@pytest.fixture
+def instrumented(tracer_provider: TracerProvider) -> Iterator[None]:
+    """Tracing turned on as users turn it on: ``AG2Instrumentor().instrument()``, undone at teardown."""
+    instrumentor = AG2Instrumentor()
+    instrumentor.instrument(tracer_provider=tracer_provider)
+    yield
+    instrumentor.uninstrument()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
 
 import pytest
 from ag2 import Agent, Context, Plugin, tool
@@ -20,14 +19,6 @@ from opentelemetry_instrumentation_ag2.spans import fq_exception_type
 from tests.v1.helpers import is_child, one, scripted
 
 pytestmark = pytest.mark.timeout(30)
-
-
-@pytest.fixture
-def instrumented(tracer_provider: TracerProvider) -> Iterator[None]:
-    instrumentor = AG2Instrumentor()
-    instrumentor.instrument(tracer_provider=tracer_provider)
-    yield
-    instrumentor.uninstrument()
 
 
 @tool

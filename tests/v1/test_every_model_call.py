@@ -6,7 +6,7 @@ usage records (``UsageEvent``) of each turn.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -18,24 +18,14 @@ from ag2.knowledge import MemoryKnowledgeStore
 from ag2.stream import MemoryStream
 from ag2.usage import UsageReport
 from openai import DefaultAsyncHttpxClient
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from opentelemetry_instrumentation_ag2 import AG2Instrumentor
 from tests.v1.helpers import is_child
 from tests.v1.openai_server import HOST, ScriptedOpenAI, serve
 
 pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture
-def instrumented(tracer_provider: TracerProvider) -> Iterator[None]:
-    """Tracing turned on as users turn it on."""
-    instrumentor = AG2Instrumentor()
-    instrumentor.instrument(tracer_provider=tracer_provider)
-    yield
-    instrumentor.uninstrument()
 
 
 @pytest.fixture

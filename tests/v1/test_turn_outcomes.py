@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from ag2 import Agent
 from ag2.events import ModelMessage, ModelResponse
 from ag2.middleware import BaseMiddleware, Middleware
-from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
-from opentelemetry_instrumentation_ag2 import AG2Instrumentor
 from opentelemetry_instrumentation_ag2.spans import fq_exception_type
 from tests.v1.helpers import by_name, is_child, one, scripted
 
@@ -22,14 +20,6 @@ pytestmark = pytest.mark.timeout(30)
 
 class PolicyViolation(Exception):
     """What a user's guardrail raises."""
-
-
-@pytest.fixture
-def instrumented(tracer_provider: TracerProvider) -> Iterator[None]:
-    instrumentor = AG2Instrumentor()
-    instrumentor.instrument(tracer_provider=tracer_provider)
-    yield
-    instrumentor.uninstrument()
 
 
 def guarded(on_turn: Callable[..., Any]) -> Agent:
