@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from .otlp_receiver import OTLPReceiver, ReceivedSpan
+from tests.support.otlp_receiver import ReceivedSpan, TraceReceiver
+
 from .processes import background, instrumented, instrumented_env, run_to_end
 
 pytestmark = pytest.mark.timeout(180)
@@ -26,7 +27,7 @@ def complete(spans: list[ReceivedSpan]) -> bool:
 
 @pytest.mark.parametrize("protocol", ["grpc", "http/protobuf"])
 def test_seed_complete_example_across_two_processes(protocol):
-    with OTLPReceiver() as receiver:
+    with TraceReceiver() as receiver:
         endpoint = receiver.grpc_endpoint if protocol == "grpc" else receiver.http_endpoint
         server_env = instrumented_env("tech-agent-service", endpoint, protocol)
         with background(instrumented("server.py", "--port", "0"), server_env) as server:

@@ -19,9 +19,9 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
 from opentelemetry_instrumentation_ag2 import AG2Instrumentor
+from tests.support.otlp_receiver import TraceReceiver
 
 from .conftest import SpanCollector, by_name, parent_of
-from .otlp_receiver import OTLPReceiver
 from .processes import EXAMPLES, ROOT, background
 from .processes import instrumented_env as example_env
 
@@ -334,7 +334,7 @@ async def test_a_classic_client_is_refused_by_a_1x_server_as_uninstrumented(
     bin_v1 = v1_venvs.v1 / "bin"
     command = [str(bin_v1 / "opentelemetry-instrument"), str(bin_v1 / "python")]
     command += [str(clone / "examples" / "v1_agent_server.py"), "--port", "0"]
-    with OTLPReceiver() as receiver:
+    with TraceReceiver() as receiver:
         environment = example_env("tech-agent-service", receiver.grpc_endpoint, "grpc")
         environment = {k: v for k, v in environment.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
         with background(command, environment) as server:
@@ -383,7 +383,7 @@ def test_client_example_in_the_development_environment_forwarding_to_a_backend(t
     report = tmp_path / "trace.json"
     command = [sys.executable, str(EXAMPLES / "demo.py"), "--example", "client", "--json", str(report)]
 
-    with OTLPReceiver() as backend:  # the user's own Jaeger / Tempo / Phoenix
+    with TraceReceiver() as backend:  # the user's own Jaeger / Tempo / Phoenix
         env = demo_env(OTEL_EXPORTER_OTLP_ENDPOINT=backend.http_endpoint, OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf")
         code, output = run_demo(command, tmp_path, env, timeout=240)
         forwarded = backend.spans

@@ -22,14 +22,12 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from tests.support.otlp_receiver import ReceiverStartError, TraceReceiver
-
-from .otlp_receiver import OTLPReceiver, ReceivedSpan
+from tests.support.otlp_receiver import ReceivedSpan, ReceiverStartError, TraceReceiver
 
 
 @pytest.fixture
-def receiver() -> Iterator[OTLPReceiver]:
-    with OTLPReceiver() as running:
+def receiver() -> Iterator[TraceReceiver]:
+    with TraceReceiver() as running:
         yield running
 
 
@@ -102,7 +100,7 @@ def _has_parent_and_child(service_name: str) -> Callable[[list[ReceivedSpan]], b
 
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("batch", [False, True], ids=["simple", "batch"])
-def test_grpc_export_is_decoded(receiver: OTLPReceiver, batch: bool) -> None:
+def test_grpc_export_is_decoded(receiver: TraceReceiver, batch: bool) -> None:
     exporter = GrpcSpanExporter(endpoint=receiver.grpc_endpoint, insecure=True)
     ids = _emit_parent_and_child(exporter, "grpc-service", batch=batch)
 
@@ -113,7 +111,7 @@ def test_grpc_export_is_decoded(receiver: OTLPReceiver, batch: bool) -> None:
 
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("batch", [False, True], ids=["simple", "batch"])
-def test_http_export_is_decoded(receiver: OTLPReceiver, batch: bool) -> None:
+def test_http_export_is_decoded(receiver: TraceReceiver, batch: bool) -> None:
     exporter = HttpSpanExporter(endpoint=receiver.http_endpoint + "/v1/traces")
     ids = _emit_parent_and_child(exporter, "http-service", batch=batch)
 
@@ -123,7 +121,7 @@ def test_http_export_is_decoded(receiver: OTLPReceiver, batch: bool) -> None:
 
 
 @pytest.mark.timeout(60)
-def test_http_gzip_export_is_decoded(receiver: OTLPReceiver) -> None:
+def test_http_gzip_export_is_decoded(receiver: TraceReceiver) -> None:
     exporter = HttpSpanExporter(endpoint=receiver.http_endpoint + "/v1/traces", compression=Compression.Gzip)
     ids = _emit_parent_and_child(exporter, "gzip-service", batch=False)
 
@@ -133,7 +131,7 @@ def test_http_gzip_export_is_decoded(receiver: OTLPReceiver) -> None:
 
 
 @pytest.mark.timeout(60)
-def test_both_protocols_into_one_receiver(receiver: OTLPReceiver) -> None:
+def test_both_protocols_into_one_receiver(receiver: TraceReceiver) -> None:
     grpc_ids = _emit_parent_and_child(
         GrpcSpanExporter(endpoint=receiver.grpc_endpoint, insecure=True), "svc-grpc", batch=False
     )
@@ -150,7 +148,7 @@ def test_both_protocols_into_one_receiver(receiver: OTLPReceiver) -> None:
 
 
 @pytest.mark.timeout(60)
-def test_malformed_http_body_is_rejected_and_receiver_keeps_running(receiver: OTLPReceiver) -> None:
+def test_malformed_http_body_is_rejected_and_receiver_keeps_running(receiver: TraceReceiver) -> None:
     url = receiver.http_endpoint + "/v1/traces"
     headers = {"Content-Type": "application/x-protobuf"}
 
@@ -174,7 +172,7 @@ def test_malformed_http_body_is_rejected_and_receiver_keeps_running(receiver: OT
 
 
 @pytest.mark.timeout(60)
-def test_http_metrics_and_logs_are_accepted(receiver: OTLPReceiver) -> None:
+def test_http_metrics_and_logs_are_accepted(receiver: TraceReceiver) -> None:
     headers = {"Content-Type": "application/x-protobuf"}
     for path, request, response_type in (
         (
@@ -194,7 +192,7 @@ def test_http_metrics_and_logs_are_accepted(receiver: OTLPReceiver) -> None:
 
 
 @pytest.mark.timeout(60)
-def test_grpc_metrics_and_logs_are_accepted(receiver: OTLPReceiver) -> None:
+def test_grpc_metrics_and_logs_are_accepted(receiver: TraceReceiver) -> None:
     target = receiver.grpc_endpoint.removeprefix("http://")
     with grpc.insecure_channel(target) as channel:
         metrics_stub = metrics_service_pb2_grpc.MetricsServiceStub(channel)
@@ -210,7 +208,7 @@ def test_grpc_metrics_and_logs_are_accepted(receiver: OTLPReceiver) -> None:
 
 
 @pytest.mark.timeout(60)
-def test_wait_for_times_out_quickly_with_summary(receiver: OTLPReceiver) -> None:
+def test_wait_for_times_out_quickly_with_summary(receiver: TraceReceiver) -> None:
     _emit_parent_and_child(
         GrpcSpanExporter(endpoint=receiver.grpc_endpoint, insecure=True), "timeout-service", batch=False
     )
@@ -228,7 +226,7 @@ def test_wait_for_times_out_quickly_with_summary(receiver: OTLPReceiver) -> None
 
 @pytest.mark.timeout(60)
 def test_wait_for_on_empty_receiver_times_out() -> None:
-    with OTLPReceiver() as receiver, pytest.raises(TimeoutError, match="no spans received"):
+    with TraceReceiver() as receiver, pytest.raises(TimeoutError, match="no spans received"):
         receiver.wait_for(lambda spans: bool(spans), timeout=0.5)
     receiver.stop()  # idempotent
     with pytest.raises(httpx.TransportError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.v1.ag_ui_support import CALLER_SPAN_ID, ag_ui_server, caller_trace, children, post_run
-from tests.v1.otlp_support import OTLPReceiver, ReceivedSpan, instrumented_env
+from tests.v1.otlp_support import ReceivedSpan, TraceReceiver, instrumented_env
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -23,7 +23,7 @@ def test_starlette_span_is_the_server_span_and_ag_ui_execution_internal_beneath(
     def complete(spans: list[ReceivedSpan]) -> bool:
         return any(s.name == "ag-ui-execution" for s in spans) and any(s.scope_name == STARLETTE_SCOPE for s in spans)
 
-    with OTLPReceiver() as receiver:
+    with TraceReceiver() as receiver:
         with ag_ui_server(instrumented_env("weather-service", receiver.grpc_endpoint)) as url:
             events = post_run(f"{url}weather", "r-1", [("traceparent", traceparent)])
             assert events[-1]["type"] == "RUN_FINISHED"

@@ -1,6 +1,6 @@
 """Real processes under ``opentelemetry-instrument`` exporting real OTLP to an in-test receiver (127.0.0.1 only).
 
-The receiver wraps ``tests/support/otlp_receiver.py``, as the classic suite does.
+The receiver is ``tests/support/otlp_receiver.py``'s, as in the classic suite.
 """
 
 from __future__ import annotations
@@ -15,20 +15,9 @@ from types import TracebackType
 
 from tests.support.otlp_receiver import ReceivedSpan, TraceReceiver
 
-__all__ = ["OTLPReceiver", "ReceivedSpan", "RunningProcess", "instrumented", "instrumented_env"]
+__all__ = ["ReceivedSpan", "RunningProcess", "TraceReceiver", "instrumented", "instrumented_env"]
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class OTLPReceiver(TraceReceiver):
-    """OTLP/gRPC + OTLP/HTTP receiver on 127.0.0.1 ephemeral ports, collecting spans; a context manager."""
-
-    def __init__(self) -> None:
-        super().__init__(host="127.0.0.1", grpc_port=0, http_port=0)
-
-    def __enter__(self) -> OTLPReceiver:
-        self.start()
-        return self
 
 
 def instrumented_env(service: str, grpc_endpoint: str) -> dict[str, str]:

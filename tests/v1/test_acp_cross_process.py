@@ -22,7 +22,7 @@ import acp
 from acp import schema
 
 from tests.v1.ag_ui_support import CALLER_SPAN_ID, caller_trace, children, subtree
-from tests.v1.otlp_support import ROOT, OTLPReceiver, ReceivedSpan, instrumented, instrumented_env
+from tests.v1.otlp_support import ROOT, ReceivedSpan, TraceReceiver, instrumented, instrumented_env
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -58,7 +58,7 @@ async def prompt_once(env: dict[str, str], meta: dict[str, str]) -> tuple[str, l
     return response.stop_reason, client.updates
 
 
-def served_env(receiver: OTLPReceiver) -> dict[str, str]:
+def served_env(receiver: TraceReceiver) -> dict[str, str]:
     return instrumented_env(SERVED_SERVICE, receiver.grpc_endpoint) | {"PYTHONPATH": str(ROOT)}
 
 
@@ -86,7 +86,7 @@ def assert_served_turn_beneath(request: ReceivedSpan, spans: list[ReceivedSpan])
 
 async def test_a_prompt_whose_meta_carries_context_continues_it() -> None:
     trace_id, traceparent = caller_trace()
-    with OTLPReceiver() as receiver:
+    with TraceReceiver() as receiver:
         stop_reason, updates = await prompt_once(served_env(receiver), {"traceparent": traceparent})
         spans = receiver.wait_for(served_turn_arrived, timeout=60)
     assert stop_reason == "end_turn"
@@ -109,7 +109,7 @@ async def test_a_prompt_whose_meta_carries_context_continues_it() -> None:
     ],
 )
 async def test_a_malformed_traceparent_in_meta_starts_a_fresh_trace(traceparent: str) -> None:
-    with OTLPReceiver() as receiver:
+    with TraceReceiver() as receiver:
         stop_reason, _ = await prompt_once(served_env(receiver), {"traceparent": traceparent})
         spans = receiver.wait_for(served_turn_arrived, timeout=60)
     assert stop_reason == "end_turn"
@@ -125,7 +125,7 @@ def test_ag2_as_the_acp_client_sends_its_context_in_meta() -> None:
     def complete(spans: list[ReceivedSpan]) -> bool:
         return any(s.name == "invoke_agent editor" for s in spans) and served_turn_arrived(spans)
 
-    with OTLPReceiver() as receiver:
+    with TraceReceiver() as receiver:
         done = subprocess.run(
             instrumented("tests.v1.acp_app", "ask"),
             cwd=ROOT,

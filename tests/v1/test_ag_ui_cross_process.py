@@ -23,7 +23,7 @@ from tests.v1.ag_ui_support import (
     subtree,
     without_volatile_fields,
 )
-from tests.v1.otlp_support import OTLPReceiver, ReceivedSpan, instrumented_env
+from tests.v1.otlp_support import ReceivedSpan, TraceReceiver, instrumented_env
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -31,13 +31,13 @@ SERVICE = "weather-service"
 
 
 @pytest.fixture(scope="module")
-def receiver() -> Iterator[OTLPReceiver]:
-    with OTLPReceiver() as receiving:
+def receiver() -> Iterator[TraceReceiver]:
+    with TraceReceiver() as receiving:
         yield receiving
 
 
 @pytest.fixture(scope="module")
-def server(receiver: OTLPReceiver) -> Iterator[str]:
+def server(receiver: TraceReceiver) -> Iterator[str]:
     """The base URL of the AG-UI app, under ``opentelemetry-instrument``."""
     with ag_ui_server(instrumented_env(SERVICE, receiver.grpc_endpoint)) as url:
         yield url
@@ -50,7 +50,7 @@ def untraced_server() -> Iterator[str]:
         yield url
 
 
-def served_run(receiver: OTLPReceiver, run_id: str, spans_beneath: int) -> list[ReceivedSpan]:
+def served_run(receiver: TraceReceiver, run_id: str, spans_beneath: int) -> list[ReceivedSpan]:
     """The spans once run ``run_id``'s execution span and ``spans_beneath`` spans under it have arrived."""
 
     def arrived(spans: list[ReceivedSpan]) -> bool:
@@ -60,7 +60,9 @@ def served_run(receiver: OTLPReceiver, run_id: str, spans_beneath: int) -> list[
     return receiver.wait_for(arrived, timeout=60)
 
 
-def test_a_served_turn_continues_the_callers_trace_beneath_one_server_span(server: str, receiver: OTLPReceiver) -> None:
+def test_a_served_turn_continues_the_callers_trace_beneath_one_server_span(
+    server: str, receiver: TraceReceiver
+) -> None:
     trace_id, traceparent = caller_trace()
     events = post_run(f"{server}weather", "r-continued", [("traceparent", traceparent)])
     assert (events[0]["type"], events[-1]["type"]) == ("RUN_STARTED", "RUN_FINISHED")
@@ -98,7 +100,7 @@ def test_a_served_turn_continues_the_callers_trace_beneath_one_server_span(serve
 
 
 @since_ag2_1_1("drops the stream of a failed run instead of sending RUN_ERROR")
-def test_a_run_that_fails_marks_its_request_span_failed_in_a_200(server: str, receiver: OTLPReceiver) -> None:
+def test_a_run_that_fails_marks_its_request_span_failed_in_a_200(server: str, receiver: TraceReceiver) -> None:
     trace_id, traceparent = caller_trace()
     events = post_run(f"{server}broken/", "r-failed", [("traceparent", traceparent)])
     assert [e["type"] for e in events] == ["RUN_STARTED", "RUN_ERROR"]
@@ -114,7 +116,7 @@ def test_a_run_that_fails_marks_its_request_span_failed_in_a_200(server: str, re
 
 
 @since_ag2_1_1("has no GET capabilities route")
-def test_a_capabilities_request_is_one_span(server: str, receiver: OTLPReceiver) -> None:
+def test_a_capabilities_request_is_one_span(server: str, receiver: TraceReceiver) -> None:
     trace_id, traceparent = caller_trace()
     with httpx.Client(timeout=30) as client:
         response = client.get(f"{server}broken/", headers={"traceparent": traceparent})
@@ -144,7 +146,7 @@ HOSTILE_TRACEPARENTS = {
 
 @pytest.mark.parametrize("name", HOSTILE_TRACEPARENTS)
 def test_a_malformed_traceparent_starts_a_fresh_trace_and_changes_no_answer(
-    name: str, server: str, untraced_server: str, receiver: OTLPReceiver
+    name: str, server: str, untraced_server: str, receiver: TraceReceiver
 ) -> None:
     run_id = f"r-hostile-{name.replace(' ', '-')}"
     headers = [("traceparent", HOSTILE_TRACEPARENTS[name].encode("utf-8"))]

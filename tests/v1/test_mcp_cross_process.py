@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.v1.mcp_server_app import WEATHER_DESCRIPTION
-from tests.v1.otlp_support import OTLPReceiver, ReceivedSpan, RunningProcess, instrumented, instrumented_env
+from tests.v1.otlp_support import ReceivedSpan, RunningProcess, TraceReceiver, instrumented, instrumented_env
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -29,13 +29,13 @@ MCP_SDK_TRACES = importlib.util.find_spec("mcp.shared._otel") is not None
 
 
 @pytest.fixture(scope="module")
-def receiver() -> Iterator[OTLPReceiver]:
-    with OTLPReceiver() as receiving:
+def receiver() -> Iterator[TraceReceiver]:
+    with TraceReceiver() as receiving:
         yield receiving
 
 
 @pytest.fixture(scope="module")
-def http_server(receiver: OTLPReceiver) -> Iterator[str]:
+def http_server(receiver: TraceReceiver) -> Iterator[str]:
     """The MCP server's streamable HTTP URL, its process under ``opentelemetry-instrument``."""
     env = instrumented_env("weather-service-http", receiver.grpc_endpoint)
     with RunningProcess(instrumented("tests.v1.mcp_server_app", "http"), env) as server:
@@ -43,7 +43,7 @@ def http_server(receiver: OTLPReceiver) -> Iterator[str]:
         server.finish()
 
 
-def ask(receiver: OTLPReceiver, app: str, server: str, *args: str, capture: str = "NO_CONTENT") -> list[ReceivedSpan]:
+def ask(receiver: TraceReceiver, app: str, server: str, *args: str, capture: str = "NO_CONTENT") -> list[ReceivedSpan]:
     """Run the asking app as service ``app``; the spans of ``app`` and ``server`` once the tool call's arrived."""
     env = instrumented_env(app, receiver.grpc_endpoint)
     env["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"] = capture
@@ -111,7 +111,7 @@ def check_one_tool_call_described(spans: list[ReceivedSpan], server: str) -> Rec
     return tool
 
 
-def test_an_ask_over_streamable_http_is_one_trace(receiver: OTLPReceiver, http_server: str) -> None:
+def test_an_ask_over_streamable_http_is_one_trace(receiver: TraceReceiver, http_server: str) -> None:
     app, server = "weather-app-http", "weather-service-http"
     spans = ask(receiver, app, server, "http", http_server)
 
@@ -126,7 +126,7 @@ def test_an_ask_over_streamable_http_is_one_trace(receiver: OTLPReceiver, http_s
     assert "gen_ai.tool.call.arguments" not in tool.attributes
 
 
-def test_an_ask_over_stdio_is_one_trace_with_the_mcp_tools_offered_to_the_model(receiver: OTLPReceiver) -> None:
+def test_an_ask_over_stdio_is_one_trace_with_the_mcp_tools_offered_to_the_model(receiver: TraceReceiver) -> None:
     app, server = "weather-app-stdio", "weather-service-stdio"
     spans = ask(receiver, app, server, "stdio", server, capture="SPAN_ONLY")
 

@@ -31,7 +31,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from tests.v1.mcp_served_agent_app import AGENT, ANSWER, TOOL
-from tests.v1.otlp_support import OTLPReceiver, ReceivedSpan, RunningProcess, instrumented, instrumented_env
+from tests.v1.otlp_support import ReceivedSpan, RunningProcess, TraceReceiver, instrumented, instrumented_env
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -48,8 +48,8 @@ REQUEST_SCOPE = MCP_SCOPE if MCP_SDK_TRACES else OUR_SCOPE
 
 
 @pytest.fixture(scope="module")
-def receiver() -> Iterator[OTLPReceiver]:
-    with OTLPReceiver() as receiving:
+def receiver() -> Iterator[TraceReceiver]:
+    with TraceReceiver() as receiving:
         yield receiving
 
 
@@ -62,7 +62,7 @@ def served_agent(env: dict[str, str], *, traced: bool) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def server(receiver: OTLPReceiver) -> Iterator[str]:
+def server(receiver: TraceReceiver) -> Iterator[str]:
     """The served agent under ``opentelemetry-instrument``, exporting to the receiver."""
     yield from served_agent(instrumented_env(SERVICE, receiver.grpc_endpoint), traced=True)
 
@@ -121,7 +121,7 @@ def subtree(span: ReceivedSpan, spans: list[ReceivedSpan]) -> list[ReceivedSpan]
 
 
 def served_turn(
-    receiver: OTLPReceiver, trace_ids: Collection[str] | None = None, not_in: Collection[str] = ()
+    receiver: TraceReceiver, trace_ids: Collection[str] | None = None, not_in: Collection[str] = ()
 ) -> list[ReceivedSpan]:
     """The served spans of the one trace (among ``trace_ids``, or else not in ``not_in``) holding a whole turn."""
 
@@ -151,7 +151,7 @@ def check_the_turn(turn: ReceivedSpan, spans: list[ReceivedSpan]) -> None:
 
 
 def test_a_served_turn_continues_the_callers_trace_beneath_the_request(
-    server: str, receiver: OTLPReceiver, caller_tracer: trace.Tracer, caller_spans: InMemorySpanExporter
+    server: str, receiver: TraceReceiver, caller_tracer: trace.Tracer, caller_spans: InMemorySpanExporter
 ) -> None:
     caller = caller_tracer.start_span("ask the weather agent", kind=trace.SpanKind.CLIENT)
     caller_context = caller.get_span_context()
@@ -192,7 +192,7 @@ MALFORMED_TRACEPARENTS: dict[str, Any] = {
 
 @pytest.mark.parametrize("name", MALFORMED_TRACEPARENTS)
 def test_a_malformed_traceparent_gives_a_fresh_trace_and_the_uninstrumented_answer(
-    name: str, server: str, untraced_server: str, receiver: OTLPReceiver
+    name: str, server: str, untraced_server: str, receiver: TraceReceiver
 ) -> None:
     meta = {"traceparent": MALFORMED_TRACEPARENTS[name]}
     seen = {s.trace_id for s in receiver.spans}

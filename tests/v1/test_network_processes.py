@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.v1.otlp_support import OTLPReceiver, ReceivedSpan, RunningProcess, instrumented, instrumented_env
+from tests.v1.otlp_support import ReceivedSpan, RunningProcess, TraceReceiver, instrumented, instrumented_env
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -24,7 +24,7 @@ def complete(spans: list[ReceivedSpan]) -> bool:
 
 
 def test_a_participant_in_another_process_joins_the_hubs_trace():
-    with OTLPReceiver() as receiver:
+    with TraceReceiver() as receiver:
         hub_env = instrumented_env("hub-service", receiver.grpc_endpoint)
         participant_env = instrumented_env("participant-service", receiver.grpc_endpoint)
         with RunningProcess(instrumented("tests.v1.network_hub_app"), hub_env) as hub:
