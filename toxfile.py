@@ -38,14 +38,14 @@ def _newest_installed(versions: list[str], minor: str) -> str | None:
     return max(patches, key=lambda v: int(v.rsplit(".", 1)[1]), default=None)
 
 
-def _pyenv_version_with_extras() -> str | None:
-    """A ``PYENV_VERSION`` that keeps today's Python first and adds the installed extra ones, if pyenv has any."""
+def _pyenv_version_with_extras(active: str) -> str | None:
+    """``active`` (pyenv's versions, ``:``-separated, the default first) with the installed extra Pythons added,
+    or ``None`` when pyenv has none to add."""
     installed = _pyenv("versions", "--bare")
     extras = [found for minor in _EXTRA_PYTHONS if (found := _newest_installed(installed, minor))]
-    current = _pyenv("version-name")
-    if not extras or not current:
+    if not extras or not active:
         return None
-    return ":".join(dict.fromkeys([*current[0].split(":"), *extras]))
+    return ":".join(dict.fromkeys([*active.split(":"), *extras]))
 
 
 def _readable(spec: str) -> str:
@@ -57,10 +57,10 @@ def _readable(spec: str) -> str:
 
 @impl
 def tox_add_core_config(core_conf: Any, state: Any) -> None:
-    """Before any environment looks for its Python: let pyenv's shims answer for the extra Pythons."""
-    if os.environ.get("PYENV_VERSION"):
-        return  # the user chose
-    if version := _pyenv_version_with_extras():
+    """Before any environment looks for its Python: let pyenv's shims answer for the extra Pythons too (pyenv's
+    own ``tox`` shim sets ``PYENV_VERSION`` to the default alone; what it names stays first)."""
+    active = os.environ.get("PYENV_VERSION") or next(iter(_pyenv("version-name")), "")
+    if version := _pyenv_version_with_extras(active):
         os.environ["PYENV_VERSION"] = version
         if not os.environ.get("PYENV_ROOT") and (root := _pyenv("root")):
             os.environ["PYENV_ROOT"] = root[0]  # where the shims resolve to
