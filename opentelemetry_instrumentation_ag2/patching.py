@@ -16,6 +16,7 @@ from functools import reduce
 from types import ModuleType
 from typing import Any
 
+from opentelemetry import context
 from opentelemetry.instrumentation.utils import unwrap
 from wrapt import BoundFunctionWrapper, FunctionWrapper, register_post_import_hook, wrap_object
 
@@ -142,3 +143,14 @@ class WhenImported:
             callback()
         except Exception:  # the application's import must not fail because of us
             logger.warning("ag2 instrumentation failed to instrument %s", self.module, exc_info=True)
+
+
+async def run_in(parent: context.Context | None, wrapped: Callable, args: tuple, kwargs: dict) -> Any:
+    """A wrapper's await of the call it wraps with ``parent`` attached (as is when ``None``)."""
+    if parent is None:
+        return await wrapped(*args, **kwargs)
+    token = context.attach(parent)
+    try:
+        return await wrapped(*args, **kwargs)
+    finally:
+        context.detach(token)

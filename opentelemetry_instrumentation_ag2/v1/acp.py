@@ -21,11 +21,10 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from opentelemetry import context
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
 from opentelemetry_instrumentation_ag2.meta_context import context_in_meta, with_meta_context
-from opentelemetry_instrumentation_ag2.patching import Patch
+from opentelemetry_instrumentation_ag2.patching import Patch, run_in
 from opentelemetry_instrumentation_ag2.spans import Telemetry
 
 logger = logging.getLogger(__name__)
@@ -51,13 +50,7 @@ class MetaContext:
                 parent = context_in_meta(args[0] if args else kwargs.get("message"))
             except Exception:
                 logger.debug("ag2 instrumentation failed to read an ACP message's trace context", exc_info=True)
-        if parent is None:
-            return await wrapped(*args, **kwargs)
-        token = context.attach(parent)
-        try:
-            return await wrapped(*args, **kwargs)
-        finally:
-            context.detach(token)
+        return await run_in(parent, wrapped, args, kwargs)
 
     async def sending(self, wrapped: Callable, connection: Any, args: tuple, kwargs: dict) -> Any:
         """``send_request(method, params)``: a ``session/prompt`` carries the current context in its ``_meta``."""

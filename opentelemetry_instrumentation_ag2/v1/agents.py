@@ -44,6 +44,18 @@ def _end_turn(turn: Turn, usage: Any, span: ActiveSpan) -> None:
         turn.operation = None
 
 
+def tool_call_attributes(name: str, call_id: Any, agent_name: str) -> dict[str, Any]:
+    """The attributes of an ``execute_tool`` span of one tool call the model made."""
+    return {
+        attr.AG2_SPAN_TYPE: attr.SPAN_TYPE_TOOL,
+        attr.GEN_AI_OPERATION_NAME: attr.OPERATION_EXECUTE_TOOL,
+        attr.GEN_AI_TOOL_NAME: name,
+        attr.GEN_AI_TOOL_CALL_ID: call_id,
+        attr.GEN_AI_TOOL_TYPE: "function",
+        attr.GEN_AI_AGENT_NAME: agent_name,
+    }
+
+
 class AgentSpans:
     """Describes and finishes the spans of an agent's turn, its tools and its human input."""
 
@@ -84,17 +96,9 @@ class AgentSpans:
         if self.telemetry.capture_content:
             span.set_content(attr.GEN_AI_OUTPUT_MESSAGES, reply_json(reply.response))
 
-    # execute_tool {tool}
     def tool(self, middleware: Any, args: tuple, kwargs: dict) -> SpanStart | None:
         call = args[0]
-        attributes: dict[str, Any] = {
-            attr.AG2_SPAN_TYPE: attr.SPAN_TYPE_TOOL,
-            attr.GEN_AI_OPERATION_NAME: attr.OPERATION_EXECUTE_TOOL,
-            attr.GEN_AI_TOOL_NAME: call.name,
-            attr.GEN_AI_TOOL_CALL_ID: call.id,
-            attr.GEN_AI_TOOL_TYPE: "function",
-            attr.GEN_AI_AGENT_NAME: middleware.agent.name,
-        }
+        attributes = tool_call_attributes(call.name, call.id, middleware.agent.name)
         description = middleware.tool_description(call.name)
         if description:
             attributes[attr.GEN_AI_TOOL_DESCRIPTION] = description

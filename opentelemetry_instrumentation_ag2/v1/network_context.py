@@ -20,6 +20,7 @@ from opentelemetry import context, propagate, trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from opentelemetry_instrumentation_ag2.patching import run_in
 from opentelemetry_instrumentation_ag2.spans import Telemetry
 
 logger = logging.getLogger(__name__)
@@ -41,17 +42,6 @@ def envelope_context(envelope: Any) -> context.Context | None:
     return trace.set_span_in_context(span) if span.get_span_context().is_valid else None
 
 
-async def _run_in(parent: context.Context | None, wrapped: Callable, args: tuple, kwargs: dict) -> Any:
-    """Await ``wrapped`` with ``parent`` attached (as is when ``None``)."""
-    if parent is None:
-        return await wrapped(*args, **kwargs)
-    token = context.attach(parent)
-    try:
-        return await wrapped(*args, **kwargs)
-    finally:
-        context.detach(token)
-
-
 def handle_under_envelope(telemetry: Telemetry) -> Callable:
     """The wrapt wrapper of ``AgentClient.receive(envelope)``: its handler runs under the envelope's span."""
 
@@ -59,7 +49,7 @@ def handle_under_envelope(telemetry: Telemetry) -> Callable:
         parent = None
         if telemetry.enabled and is_instrumentation_enabled():
             parent = envelope_context(args[0] if args else kwargs.get("envelope"))
-        return await _run_in(parent, wrapped, args, kwargs)
+        return await run_in(parent, wrapped, args, kwargs)
 
     return wrapper
 
@@ -104,6 +94,6 @@ def run_request_in_trace_context(telemetry: Telemetry) -> Callable:
                 parent = propagate.extract({str(k): str(v) for k, v in carrier.items()})
             except Exception:  # a broken propagator must not fail the request
                 logger.debug("ag2 instrumentation failed to extract a trace context", exc_info=True)
-        return await _run_in(parent, wrapped, args, kwargs)
+        return await run_in(parent, wrapped, args, kwargs)
 
     return wrapper

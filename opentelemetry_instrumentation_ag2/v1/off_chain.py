@@ -42,6 +42,7 @@ from opentelemetry_instrumentation_ag2 import attributes as attr
 from opentelemetry_instrumentation_ag2.signals import Measure
 from opentelemetry_instrumentation_ag2.spans import SpanStart, Telemetry, end_span, mark_failed
 from opentelemetry_instrumentation_ag2.usage import current_usage
+from opentelemetry_instrumentation_ag2.v1.agents import tool_call_attributes
 from opentelemetry_instrumentation_ag2.v1.llm import token_count
 from opentelemetry_instrumentation_ag2.v1.model_config import model_attributes, provider_name, request_attributes
 from opentelemetry_instrumentation_ag2.v1.turn_state import Turn, current_turn
@@ -162,14 +163,7 @@ class OffChainSpans:
 
     def _describe_missing_tool(self, turn: Turn, args: tuple, kwargs: dict) -> SpanStart:
         event = args[0]
-        attributes: dict[str, Any] = {
-            attr.AG2_SPAN_TYPE: attr.SPAN_TYPE_TOOL,
-            attr.GEN_AI_OPERATION_NAME: attr.OPERATION_EXECUTE_TOOL,
-            attr.GEN_AI_TOOL_NAME: event.name,
-            attr.GEN_AI_TOOL_CALL_ID: event.parent_id,
-            attr.GEN_AI_TOOL_TYPE: "function",
-            attr.GEN_AI_AGENT_NAME: turn.agent.name,
-        }
+        attributes = tool_call_attributes(event.name, event.parent_id, turn.agent.name)
         return SpanStart(f"execute_tool {event.name}", attributes, measure=Measure.TOOL)
 
     def missing_tool(self, turn: Turn, event: Any) -> None:
