@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.otlp_receiver import ReceivedSpan, TraceReceiver
+from tests.support.otlp_receiver import ReceivedSpan, TraceReceiver, children
 
 from .processes import background, instrumented, instrumented_env, run_to_end
 
 pytestmark = pytest.mark.timeout(180)
-
-
-def children(span: ReceivedSpan, spans: list[ReceivedSpan]) -> list[ReceivedSpan]:
-    return sorted((s for s in spans if s.parent_span_id == span.span_id), key=lambda s: s.start_ns)
 
 
 def only(found: list[ReceivedSpan]) -> ReceivedSpan:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.v1.ag_ui_support import CALLER_SPAN_ID, ag_ui_server, caller_trace, children, post_run
+from tests.support.otlp_receiver import children
+from tests.v1.ag_ui_support import CALLER_SPAN_ID, ag_ui_server, caller_trace, post_run
 from tests.v1.otlp_support import ReceivedSpan, TraceReceiver, instrumented_env
 
 pytestmark = pytest.mark.timeout(180)

@@ -37,3 +37,17 @@ def answer(url: str, body: bytes, path: str = "") -> tuple[int, bytes]:
 def otlp_payload(spans: Sequence[ReadableSpan]) -> bytes:
     """The spans as the OTLP exporters send them (raises where the OTLP encoder cannot encode them)."""
     return encode_spans(spans).SerializeToString()
+
+
+A_TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+"""The trace id the malformed values below are built around: a served request must not end up in it."""
+MALFORMED_TRACEPARENTS: dict[str, str] = {
+    "not hex": "00-zzf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+    "all-zero trace id": "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+    "all-zero parent id": f"00-{A_TRACE_ID}-0000000000000000-01",
+    "version ff": f"ff-{A_TRACE_ID}-00f067aa0ba902b7-01",
+    "truncated": f"00-{A_TRACE_ID}-00f067",
+    "huge": "00-" + "a" * 8192,
+    "not ASCII": "00-\u00e9\u00e9-01",
+}
+"""``traceparent`` values a hostile or broken caller sends: each must start a fresh trace, nothing else changed."""

@@ -811,3 +811,16 @@ def spans_as_json(spans: Sequence[ReceivedSpan]) -> list[dict[str, Any]]:
         }
         for span in spans
     ]
+
+
+def children(span: ReceivedSpan, spans: Iterable[ReceivedSpan]) -> list[ReceivedSpan]:
+    """The direct children of ``span`` among ``spans``, in start order."""
+    return sorted((s for s in spans if s.parent_span_id == span.span_id), key=lambda s: s.start_ns)
+
+
+def subtree(span: ReceivedSpan, spans: Sequence[ReceivedSpan]) -> list[ReceivedSpan]:
+    """``span`` and every span beneath it."""
+    below = [span]
+    for child in children(span, spans):
+        below += subtree(child, spans)
+    return below

@@ -79,16 +79,3 @@ def execution_of(spans: list[ReceivedSpan], run_id: str) -> ReceivedSpan:
     found = [s for s in spans if s.name == "ag-ui-execution" and s.attributes.get("ag_ui.run.id") == run_id]
     assert len(found) == 1, [(s.name, s.attributes) for s in spans]
     return found[0]
-
-
-def children(span: ReceivedSpan, spans: list[ReceivedSpan]) -> list[ReceivedSpan]:
-    """The direct children of ``span``, in start order."""
-    return sorted((s for s in spans if s.parent_span_id == span.span_id), key=lambda s: s.start_ns)
-
-
-def subtree(span: ReceivedSpan, spans: list[ReceivedSpan]) -> list[ReceivedSpan]:
-    """``span`` and every span beneath it."""
-    below = [span]
-    for child in children(span, spans):
-        below += subtree(child, spans)
-    return below

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.otlp_receiver import ReceivedSpan, TraceReceiver
+from tests.support.otlp_receiver import ReceivedSpan, TraceReceiver, children
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -76,10 +76,6 @@ def server_process(env: dict[str, str], transport: str) -> Iterator[str]:
             process.kill()
             process.wait(5)
         reader.join(5)
-
-
-def children(span: ReceivedSpan, spans: list[ReceivedSpan]) -> list[ReceivedSpan]:
-    return sorted((s for s in spans if s.parent_span_id == span.span_id), key=lambda s: s.start_ns)
 
 
 def only(found: list[ReceivedSpan]) -> ReceivedSpan:

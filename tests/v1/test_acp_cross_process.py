@@ -21,7 +21,8 @@ if Version(version("ag2")) < Version("1.1"):  # ag2 1.0 has an ACP client but no
 import acp
 from acp import schema
 
-from tests.v1.ag_ui_support import CALLER_SPAN_ID, caller_trace, children, subtree
+from tests.support.otlp_receiver import children, subtree
+from tests.v1.ag_ui_support import CALLER_SPAN_ID, caller_trace
 from tests.v1.otlp_support import ROOT, ReceivedSpan, TraceReceiver, instrumented, instrumented_env
 
 pytestmark = pytest.mark.timeout(180)

@@ -12,15 +12,15 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from tests.support.hostile import A_TRACE_ID, MALFORMED_TRACEPARENTS
+from tests.support.otlp_receiver import children, subtree
 from tests.v1.ag_ui_support import (
     CALLER_SPAN_ID,
     ag_ui_server,
     caller_trace,
-    children,
     execution_of,
     post_run,
     since_ag2_1_1,
-    subtree,
     without_volatile_fields,
 )
 from tests.v1.otlp_support import ReceivedSpan, TraceReceiver, instrumented_env
@@ -132,24 +132,12 @@ def test_a_capabilities_request_is_one_span(server: str, receiver: TraceReceiver
     assert children(execution, spans) == []
 
 
-A_TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
-HOSTILE_TRACEPARENTS = {
-    "not hex": "00-zzf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-    "all-zero trace id": "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
-    "all-zero parent id": f"00-{A_TRACE_ID}-0000000000000000-01",
-    "version ff": f"ff-{A_TRACE_ID}-{CALLER_SPAN_ID}-01",
-    "truncated": f"00-{A_TRACE_ID}-00f067",
-    "huge": "00-" + "a" * 8192,
-    "not ASCII": "00-\u00e9\u00e9-01",
-}
-
-
-@pytest.mark.parametrize("name", HOSTILE_TRACEPARENTS)
+@pytest.mark.parametrize("name", MALFORMED_TRACEPARENTS)
 def test_a_malformed_traceparent_starts_a_fresh_trace_and_changes_no_answer(
     name: str, server: str, untraced_server: str, receiver: TraceReceiver
 ) -> None:
     run_id = f"r-hostile-{name.replace(' ', '-')}"
-    headers = [("traceparent", HOSTILE_TRACEPARENTS[name].encode("utf-8"))]
+    headers = [("traceparent", MALFORMED_TRACEPARENTS[name].encode("utf-8"))]
     answer = post_run(f"{server}weather", run_id, headers)
     untraced_answer = post_run(f"{untraced_server}weather", run_id, headers)
     assert without_volatile_fields(answer) == without_volatile_fields(untraced_answer)

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support.otlp_receiver import children
 from tests.v1.mcp_server_app import WEATHER_DESCRIPTION
 from tests.v1.otlp_support import ReceivedSpan, RunningProcess, TraceReceiver, instrumented, instrumented_env
 
@@ -59,11 +60,6 @@ def ask(receiver: TraceReceiver, app: str, server: str, *args: str, capture: str
 
     receiver.wait_for(arrived, timeout=60)
     return ours(receiver.wait_until_quiet(1.0, timeout=30))
-
-
-def children(span: ReceivedSpan, spans: list[ReceivedSpan]) -> list[ReceivedSpan]:
-    """The direct children of ``span``, in start order."""
-    return sorted((s for s in spans if s.parent_span_id == span.span_id), key=lambda s: s.start_ns)
 
 
 def check_one_trace_with_discovery_beneath_the_turn(spans: list[ReceivedSpan], app: str, server: str) -> None:

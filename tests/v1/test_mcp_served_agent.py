@@ -30,6 +30,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from tests.support.hostile import A_TRACE_ID, MALFORMED_TRACEPARENTS
+from tests.support.otlp_receiver import children, subtree
 from tests.v1.mcp_served_agent_app import AGENT, ANSWER, TOOL
 from tests.v1.otlp_support import ReceivedSpan, RunningProcess, TraceReceiver, instrumented, instrumented_env
 
@@ -107,19 +109,6 @@ def ask(url: str, meta: dict[str, Any] | None = None, within: AbstractContextMan
     return asyncio.run(call())
 
 
-def children(span: ReceivedSpan, spans: list[ReceivedSpan]) -> list[ReceivedSpan]:
-    """The direct children of ``span``, in start order."""
-    return sorted((s for s in spans if s.parent_span_id == span.span_id), key=lambda s: s.start_ns)
-
-
-def subtree(span: ReceivedSpan, spans: list[ReceivedSpan]) -> list[ReceivedSpan]:
-    """``span`` and every span beneath it."""
-    below = [span]
-    for child in children(span, spans):
-        below += subtree(child, spans)
-    return below
-
-
 def served_turn(
     receiver: TraceReceiver, trace_ids: Collection[str] | None = None, not_in: Collection[str] = ()
 ) -> list[ReceivedSpan]:
@@ -176,25 +165,15 @@ def test_a_served_turn_continues_the_callers_trace_beneath_the_request(
     assert entries == {("SERVER", REQUEST_SCOPE, caller_id)}, "nothing of the server's own in the caller's trace"
 
 
-A_TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
-CALLER_SPAN_ID = "00f067aa0ba902b7"
-MALFORMED_TRACEPARENTS: dict[str, Any] = {
-    "not hex": "00-zzf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-    "all-zero trace id": "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
-    "all-zero parent id": f"00-{A_TRACE_ID}-0000000000000000-01",
-    "version ff": f"ff-{A_TRACE_ID}-{CALLER_SPAN_ID}-01",
-    "truncated": f"00-{A_TRACE_ID}-00f067",
-    "huge": "00-" + "a" * 8192,
-    "not ASCII": "00-\u00e9\u00e9-01",
-    "not a string": 12345,
-}
+MALFORMED_META_TRACEPARENTS: dict[str, Any] = {**MALFORMED_TRACEPARENTS, "not a string": 12345}
+"""In a JSON ``_meta``, a caller can send a value of any type."""
 
 
-@pytest.mark.parametrize("name", MALFORMED_TRACEPARENTS)
+@pytest.mark.parametrize("name", MALFORMED_META_TRACEPARENTS)
 def test_a_malformed_traceparent_gives_a_fresh_trace_and_the_uninstrumented_answer(
     name: str, server: str, untraced_server: str, receiver: TraceReceiver
 ) -> None:
-    meta = {"traceparent": MALFORMED_TRACEPARENTS[name]}
+    meta = {"traceparent": MALFORMED_META_TRACEPARENTS[name]}
     seen = {s.trace_id for s in receiver.spans}
     assert ask(server, meta) == ask(untraced_server, meta)
 
