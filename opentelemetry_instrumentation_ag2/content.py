@@ -127,6 +127,22 @@ def output_message(reply: Any, finish_reason: str | None = None) -> OutputMessag
     return OutputMessage(role=_role(reply, "assistant"), parts=parts, finish_reason=finish_reason, **_sender(reply))
 
 
+def _role_of(message: Any) -> Any:
+    return message.get("role") if isinstance(message, dict) else None
+
+
+def new_input(messages: list[Any]) -> list[Any]:
+    """The messages of a model request since the model last spoke (earlier ones are on earlier spans); before
+    it first spoke, all but the system messages (``gen_ai.system_instructions`` holds those).
+
+    Keeps content capture flat per turn: the whole history is not re-serialised on every call.
+    """
+    for index in range(len(messages) - 1, -1, -1):
+        if _role_of(messages[index]) == "assistant":
+            return messages[index + 1 :]
+    return [message for message in messages if _role_of(message) != "system"]
+
+
 def _json(items: Iterable[Any]) -> str:
     """Messages or parts as JSON, leaving out their unset optional fields (as a message's ``name`` when no
     participant is known), so that the shape is the same whichever release is installed."""

@@ -23,7 +23,14 @@ from opentelemetry_instrumentation_ag2.classic.models import (
     server_of,
 )
 from opentelemetry_instrumentation_ag2.classic.response_cache import CacheWatch, watch_cache
-from opentelemetry_instrumentation_ag2.content import message_parts, messages_json, outputs_json, parts_json, text
+from opentelemetry_instrumentation_ag2.content import (
+    message_parts,
+    messages_json,
+    new_input,
+    outputs_json,
+    parts_json,
+    text,
+)
 from opentelemetry_instrumentation_ag2.genai_interop import inference_scope, openai_v2_traces
 from opentelemetry_instrumentation_ag2.model_request import provider_name
 from opentelemetry_instrumentation_ag2.patching import Patch
@@ -40,18 +47,6 @@ def _goes_through_openai_sdk(wrapper: Any) -> bool:
     """Whether this ``OpenAIWrapper``'s call goes through the ``openai`` SDK (what openai-v2 traces)."""
     clients = getattr(wrapper, "_clients", None) or ()
     return bool(clients) and hasattr(clients[0], "_oai_client")
-
-
-def new_input(messages: list[Any]) -> list[Any]:
-    """The messages of a request that are new since the model last spoke (earlier ones are on earlier spans).
-
-    Keeps content capture flat per turn: the whole history is not re-serialised on every call.
-    """
-    for index in range(len(messages) - 1, -1, -1):
-        message = messages[index]
-        if isinstance(message, dict) and message.get("role") == "assistant":
-            return messages[index + 1 :]
-    return [m for m in messages if not (isinstance(m, dict) and m.get("role") == "system")]
 
 
 def _system_instructions(messages: list[Any]) -> str | None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from ag2.events import HumanMessage, ModelRequest, ModelResponse, ToolResultsEvent
 
-from opentelemetry_instrumentation_ag2.content import messages_json, or_none, output_json
+from opentelemetry_instrumentation_ag2.content import messages_json, new_input, or_none, output_json
 
 
 @or_none
@@ -84,14 +84,6 @@ def response_message(response: Any) -> dict[str, Any]:
 def history_messages(events: Iterable[Any]) -> list[dict[str, Any]]:
     """The messages of a history."""
     return [message for event in events for message in event_messages(event)]
-
-
-def new_input(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The messages since the model last spoke (earlier ones are on earlier spans)."""
-    for index in range(len(messages) - 1, -1, -1):
-        if messages[index].get("role") == "assistant":
-            return messages[index + 1 :]
-    return messages
 
 
 @or_none

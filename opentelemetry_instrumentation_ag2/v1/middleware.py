@@ -10,6 +10,7 @@ puts ours in front of it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -117,6 +118,7 @@ def trace_default_human_input(wrapped: Callable, instance: Any, args: tuple, kwa
     if ours is None:
         return answer
 
+    @functools.wraps(answer)  # AG2 resolves the hook's annotations every turn: its own, already types, not ours
     async def traced_answer(event: HumanInputRequest, context: Context) -> Any:
         return await ours.on_human_input(answer, event, context)
 
