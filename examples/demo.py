@@ -106,12 +106,24 @@ V1_RESEARCH = AgentServer("research_agent", "research-agent-service", "research_
 CLASSIC_TECH_FOR_V1 = AgentServer(  # a 1.x client refuses a card that offers A2A below 1.0
     "tech_agent", "tech-agent-service", "tech_port", arguments=("--protocol-version", "1.0")
 )
+
+
+def tech_and_research(urls: dict[str, str]) -> list[str]:
+    """The orchestrators' arguments: the URLs of the tech and research agent servers."""
+    return ["--tech", urls["tech_agent"], "--research", urls["research_agent"]]
+
+
+def v1_orchestration(*servers: AgentServer) -> Scenario:
+    """The AG2 1.x orchestrator (``v1_orchestrator.py``) calling the agents of ``servers``."""
+    return Scenario(servers, script="v1_orchestrator.py", service="orchestrator", arguments=tech_and_research, line=V1)
+
+
 SCENARIOS: dict[str, Scenario] = {
     "group-chat": Scenario(
         servers=(TECH, RESEARCH),
         script="group_chat_with_remote.py",
         service="orchestrator",
-        arguments=lambda urls: ["--tech", urls["tech_agent"], "--research", urls["research_agent"]],
+        arguments=tech_and_research,
     ),
     "client": Scenario(
         servers=(TECH,),
@@ -119,20 +131,8 @@ SCENARIOS: dict[str, Scenario] = {
         service="client-service",
         arguments=lambda urls: [urls["tech_agent"]],
     ),
-    "v1": Scenario(
-        servers=(V1_TECH, V1_RESEARCH),
-        script="v1_orchestrator.py",
-        service="orchestrator",
-        arguments=lambda urls: ["--tech", urls["tech_agent"], "--research", urls["research_agent"]],
-        line=V1,
-    ),
-    "mixed": Scenario(
-        servers=(CLASSIC_TECH_FOR_V1, V1_RESEARCH),
-        script="v1_orchestrator.py",
-        service="orchestrator",
-        arguments=lambda urls: ["--tech", urls["tech_agent"], "--research", urls["research_agent"]],
-        line=V1,
-    ),
+    "v1": v1_orchestration(V1_TECH, V1_RESEARCH),
+    "mixed": v1_orchestration(CLASSIC_TECH_FOR_V1, V1_RESEARCH),
 }
 
 

@@ -8,7 +8,6 @@ No tracing code: run it under ``opentelemetry-instrument`` with the two servers 
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 from typing import Any
@@ -18,6 +17,7 @@ from autogen.a2a import A2aRemoteAgent
 from autogen.agentchat import a_run_group_chat
 from autogen.agentchat.group.patterns import AutoPattern
 from model import model_config
+from remote_agents import orchestrator_arguments
 
 QUESTION = "My API is returning 500 errors intermittently. Help me investigate."
 SELECTIONS = ["tech_agent", "research_agent", "triage_agent"]
@@ -37,8 +37,7 @@ def scripted_orchestration() -> Any:
 
 
 async def main(tech_url: str, research_url: str) -> None:
-    llm_config, scripted = model_config(default=scripted_orchestration())
-    try:
+    with model_config(default=scripted_orchestration()) as llm_config:
         triage_agent = ConversableAgent(
             name="triage_agent",
             system_message="You triage issues. Route technical problems to tech_agent and research "
@@ -57,14 +56,8 @@ async def main(tech_url: str, research_url: str) -> None:
         )
         result = await a_run_group_chat(pattern=pattern, messages=QUESTION, max_rounds=6)
         await result.process()
-    finally:
-        if scripted is not None:
-            scripted.stop()
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--tech", default="http://127.0.0.1:18123/")
-    parser.add_argument("--research", default="http://127.0.0.1:18124/")
-    options = parser.parse_args()
+    options = orchestrator_arguments(__doc__).parse_args()
     asyncio.run(main(options.tech, options.research))

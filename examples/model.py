@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import sys
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from autogen import LLMConfig
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: tests.support
-
-from tests.support.scripted_model import Reply, ScriptedLLM
-
-MODEL = "gpt-4o-mini"
+from model_stand_in import MODEL, Reply, scripted_model_url
 
 
-def model_config(
-    scripted_replies: Sequence[Reply] = (), default: Reply = "TERMINATE"
-) -> tuple[LLMConfig, ScriptedLLM | None]:
-    """The LLM config to use, and the scripted server standing in for the model (to stop at exit) if any."""
-    if os.environ.get("OPENAI_API_KEY"):
-        return LLMConfig({"model": MODEL}), None
-    scripted = ScriptedLLM(scripted_replies, default=default).start()
-    config = LLMConfig(
-        {"api_type": "openai", "model": MODEL, "api_key": "scripted", "base_url": scripted.base_url},
-        cache_seed=None,
-    )
-    return config, scripted
+@contextmanager
+def model_config(scripted_replies: Sequence[Reply] = (), default: Reply = "TERMINATE") -> Iterator[LLMConfig]:
+    """The LLM config to use inside the block (the scripted stand-in, if it is the model, serves until it ends)."""
+    with scripted_model_url(scripted_replies, default) as base_url:
+        if base_url is None:
+            yield LLMConfig({"model": MODEL})
+        else:
+            settings = {"api_type": "openai", "model": MODEL, "api_key": "scripted", "base_url": base_url}
+            yield LLMConfig(settings, cache_seed=None)

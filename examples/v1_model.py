@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import sys
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from ag2.config import OpenAIConfig
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: tests.support
-
-from tests.support.scripted_model import Reply, ScriptedLLM
-
-MODEL = "gpt-4o-mini"
+from model_stand_in import MODEL, Reply, scripted_model_url
 
 
-def model_config(
-    scripted_replies: Sequence[Reply] = (), default: Reply = "Done."
-) -> tuple[OpenAIConfig, ScriptedLLM | None]:
-    """The 1.x model config to use, and the scripted server standing in for the model (to stop at exit) if any."""
-    if os.environ.get("OPENAI_API_KEY"):
-        return OpenAIConfig(model=MODEL), None
-    scripted = ScriptedLLM(scripted_replies, default=default).start()
-    return OpenAIConfig(model=MODEL, api_key="scripted", base_url=scripted.base_url, max_retries=0), scripted
+@contextmanager
+def model_config(scripted_replies: Sequence[Reply] = (), default: Reply = "Done.") -> Iterator[OpenAIConfig]:
+    """The 1.x model config to use inside the block (the scripted stand-in, if it is the model, serves until it
+    ends)."""
+    with scripted_model_url(scripted_replies, default) as base_url:
+        if base_url is None:
+            yield OpenAIConfig(model=MODEL)
+        else:
+            yield OpenAIConfig(model=MODEL, api_key="scripted", base_url=base_url, max_retries=0)

@@ -9,11 +9,11 @@ servers running (``v1_agent_server.py``, or a classic ``server.py --protocol-ver
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 
 from ag2 import Agent
 from ag2.a2a import A2AConfig
+from remote_agents import orchestrator_arguments
 from v1_model import model_config
 
 QUESTION = "My API is returning 500 errors intermittently. Help me investigate."
@@ -25,8 +25,7 @@ SCRIPT = [  # the scripted model's answers: ask tech_agent, then research_agent,
 
 
 async def main(tech_url: str, research_url: str) -> None:
-    config, scripted = model_config(SCRIPT)
-    try:
+    with model_config(SCRIPT) as config:
         tech_agent = Agent("tech_agent", config=A2AConfig(card_url=tech_url))
         research_agent = Agent("research_agent", config=A2AConfig(card_url=research_url))
         orchestrator = Agent(
@@ -40,14 +39,8 @@ async def main(tech_url: str, research_url: str) -> None:
         )
         reply = await orchestrator.ask(QUESTION)
         print(f"orchestrator: {reply.body}", flush=True)
-    finally:
-        if scripted is not None:
-            scripted.stop()
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--tech", default="http://127.0.0.1:18123/")
-    parser.add_argument("--research", default="http://127.0.0.1:18124/")
-    options = parser.parse_args()
+    options = orchestrator_arguments(__doc__).parse_args()
     asyncio.run(main(options.tech, options.research))
