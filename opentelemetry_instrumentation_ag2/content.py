@@ -174,6 +174,6 @@ def parts_json(parts: Iterable[MessagePart]) -> str:
 
 
 @or_none
-def text(value: Any) -> str:
+def as_text(value: Any) -> str:
     """Any captured value as a string attribute."""
     return value if isinstance(value, str) else json.dumps(value, default=str)

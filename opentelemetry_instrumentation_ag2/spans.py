@@ -43,8 +43,10 @@ AG2_OWN_TRACING_MODULES = ("autogen.opentelemetry", "ag2.middleware.builtin.tele
 """AG2's own tracing of each line (classic's helpers, 1.x's ``TelemetryMiddleware``): until one of them is
 imported, it cannot be on."""
 
-THIS_SPAN = object()
+STARTED_SPAN = object()
 """A ``SpanStart.context_values`` value standing for the span being started."""
+NO_SPAN = trace.INVALID_SPAN
+"""A ``SpanStart.adopt`` value: make no span at all, only set the context values and run ``finish``."""
 
 
 @dataclass(slots=True)
@@ -76,7 +78,7 @@ class SpanStart:
     """Called just before the span ends, success or failure (roll-ups)."""
     adopt: Span | None = None
     """A span someone else made of this very operation (AG2's own tracing): annotated, not started or ended
-    by us; ``INVALID_SPAN`` to make no span at all and only set the context values."""
+    by us; :data:`NO_SPAN` to make no span at all."""
 
 
 Describe = Callable[[Any, tuple, dict], "SpanStart | None"]
@@ -168,7 +170,7 @@ class ActiveSpan:
             _add_missing(self.span, span_attributes)
         values = {}
         if start.context_values:
-            values = {key: self.span if value is THIS_SPAN else value for key, value in start.context_values.items()}
+            values = {key: self.span if value is STARTED_SPAN else value for key, value in start.context_values.items()}
         if start.conversation_id:
             values.update({_CONVERSATION_ID: start.conversation_id, _CONVERSATION_SPAN: self.span, _AGENT_TURN: None})
         if start.agent is not None:

@@ -27,7 +27,7 @@ from opentelemetry_instrumentation_ag2.encodable import encodable_text
 from opentelemetry_instrumentation_ag2.http_exchange import json_rpc_request, note_json_rpc_method, observed
 from opentelemetry_instrumentation_ag2.patching import Patch
 from opentelemetry_instrumentation_ag2.server_span import http_server_attributes, server_span_placement
-from opentelemetry_instrumentation_ag2.spans import THIS_SPAN, SpanStart, Telemetry, record_exception
+from opentelemetry_instrumentation_ag2.spans import STARTED_SPAN, SpanStart, Telemetry, record_exception
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ EXECUTOR_MODULE = modules.A2A_EXECUTOR
 _SERVER_SPAN = context.create_key("ag2-a2a-server-span")
 
 
-class _Current:
+class _CurrentSession:
     """The telemetry of the current ``instrument()`` session, which every app's middleware traces for."""
 
     telemetry: Telemetry | None = None
@@ -68,11 +68,11 @@ class A2AServerMiddleware:
             attributes,
             kind,
             parent=parent,
-            context_values={_SERVER_SPAN: THIS_SPAN},
+            context_values={_SERVER_SPAN: STARTED_SPAN},
         )
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        telemetry = _Current.telemetry
+        telemetry = _CurrentSession.telemetry
         if scope.get("type") != "http" or telemetry is None:
             await self.app(scope, receive, send)
             return
@@ -118,7 +118,7 @@ class ServedAgentSpans:
             {},
             kind,
             parent=parent,
-            context_values={_SERVER_SPAN: THIS_SPAN},
+            context_values={_SERVER_SPAN: STARTED_SPAN},
         )
 
     async def execute(self, wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
@@ -189,7 +189,7 @@ def a2a_server_patches(telemetry: Telemetry, agent_spans: AgentSpans) -> list[Pa
         import autogen.a2a  # noqa: F401
     except ImportError:
         return []
-    _Current.telemetry = telemetry
+    _CurrentSession.telemetry = telemetry
     served = ServedAgentSpans(telemetry, agent_spans)
     return [
         Patch(SERVER_MODULE, "A2aAgentServer.build_starlette_app", add_server_middleware),

@@ -11,7 +11,7 @@ from opentelemetry_instrumentation_ag2.classic.a2a_client import is_remote
 from opentelemetry_instrumentation_ag2.classic.models import DEFAULT_PROVIDER, config_value, first_config
 from opentelemetry_instrumentation_ag2.classic.reply_swaps import ReplyFunctionSwaps
 from opentelemetry_instrumentation_ag2.classic.tool_failures import TOOL_CALL, ToolCall, ToolFunctions
-from opentelemetry_instrumentation_ag2.content import messages_json, output_json, text
+from opentelemetry_instrumentation_ag2.content import as_text, messages_json, output_json
 from opentelemetry_instrumentation_ag2.model_request import provider_name
 from opentelemetry_instrumentation_ag2.patching import Patch
 from opentelemetry_instrumentation_ag2.signals import Measure
@@ -56,13 +56,12 @@ class AgentSpans:
     def _content(self) -> bool:
         return self.telemetry.capture_content
 
-    # conversation {agent}
     def conversation(self, agent: Any, args: tuple, kwargs: dict) -> SpanStart | None:
         if scopes.selecting_speaker():
             return None  # AG2's internal speaker-selection chat is part of the speaker_selection span
         recipient = _arg(args, kwargs, 0, "recipient")
         if recipient is not None and scopes.is_group_manager(recipient):
-            if scopes.managing(recipient):
+            if scopes.in_chat_of(recipient):
                 return None
             return self.group_conversation(recipient, initiator=agent, kwargs=kwargs)
         attributes: dict[str, Any] = {
@@ -118,7 +117,6 @@ class AgentSpans:
         if self._content and result.summary:
             span.set_content(attr.GEN_AI_OUTPUT_MESSAGES, output_json(result.summary))
 
-    # initiate_chats {agent}
     def initiate_chats(self, agent: Any, args: tuple, kwargs: dict) -> SpanStart:
         chat_queue = _arg(args, kwargs, 0, "chat_queue", ())
         return SpanStart(
@@ -131,11 +129,10 @@ class AgentSpans:
             },
         )
 
-    # invoke_agent {agent}
     def invoke_agent(self, agent: Any, args: tuple, kwargs: dict) -> SpanStart | None:
         if current_agent() is agent:
             return None  # already inside this agent's turn (e.g. an A2A server's turn)
-        if scopes.is_group_manager(agent) and scopes.managing(agent):
+        if scopes.is_group_manager(agent) and scopes.in_chat_of(agent):
             return None  # the manager's turn is the group chat: its conversation span says it
         if agent.name == scopes.SELECTION_CHECKER and scopes.selecting_speaker():
             return None
@@ -189,7 +186,6 @@ class AgentSpans:
         if reply is not None:
             span.set_content(attr.GEN_AI_OUTPUT_MESSAGES, output_json(reply))
 
-    # execute_tool {tool}
     def execute_tool(self, agent: Any, args: tuple, kwargs: dict) -> SpanStart:
         func_call = _arg(args, kwargs, 0, "func_call") or {}
         name = func_call.get("name") or ""
@@ -217,7 +213,7 @@ class AgentSpans:
             event_name=attr.EVENT_TOOL_DETAILS,
         )
         if self._content:
-            start.content[attr.GEN_AI_TOOL_CALL_ARGUMENTS] = text(func_call.get("arguments", "{}"))
+            start.content[attr.GEN_AI_TOOL_CALL_ARGUMENTS] = as_text(func_call.get("arguments", "{}"))
         return start
 
     def tool_result(self, span: ActiveSpan, result: Any) -> None:
@@ -230,9 +226,8 @@ class AgentSpans:
             else:
                 span.fail(tool_error_type(span.attributes.get(attr.GEN_AI_TOOL_NAME), message))
         if self._content:
-            span.set_content(attr.GEN_AI_TOOL_CALL_RESULT, text(message))
+            span.set_content(attr.GEN_AI_TOOL_CALL_RESULT, as_text(message))
 
-    # await_human_input {agent}
     def human_input(self, agent: Any, args: tuple, kwargs: dict) -> SpanStart:
         attributes: dict[str, Any] = {
             attr.AG2_SPAN_TYPE: attr.SPAN_TYPE_HUMAN_INPUT,
@@ -242,14 +237,13 @@ class AgentSpans:
         }
         start = SpanStart(f"await_human_input {agent.name}", attributes, event_name=attr.EVENT_HUMAN_INPUT_DETAILS)
         if self._content:
-            start.content[attr.AG2_HUMAN_INPUT_PROMPT] = text(_arg(args, kwargs, 0, "prompt", ""))
+            start.content[attr.AG2_HUMAN_INPUT_PROMPT] = as_text(_arg(args, kwargs, 0, "prompt", ""))
         return start
 
     def human_reply(self, span: ActiveSpan, reply: Any) -> None:
         """The human's answer as content (installed only while content capture is on)."""
-        span.set_content(attr.AG2_HUMAN_INPUT_RESPONSE, text(reply))
+        span.set_content(attr.AG2_HUMAN_INPUT_RESPONSE, as_text(reply))
 
-    # execute_code {agent}
     def execute_code(self, owner: Any, args: tuple, kwargs: dict) -> SpanStart:
         agent_name = getattr(owner, "name", None) or getattr(current_agent(), "name", None) or "code_executor"
         blocks = _arg(args, kwargs, 0, "code_blocks") or ()
@@ -262,7 +256,7 @@ class AgentSpans:
         }
         start = SpanStart(f"execute_code {agent_name}", attributes, event_name=attr.EVENT_CODE_DETAILS)
         if self._content:
-            start.content[attr.AG2_CODE_BLOCKS] = text([_block_part(block, 1) for block in blocks])
+            start.content[attr.AG2_CODE_BLOCKS] = as_text([_block_part(block, 1) for block in blocks])
         return start
 
     def code_result(self, span: ActiveSpan, result: Any) -> None:
@@ -274,7 +268,7 @@ class AgentSpans:
         if exit_code != 0:
             span.fail(attr.CODE_ERROR)
         if self._content:
-            span.set_content(attr.AG2_CODE_OUTPUT, text(output))
+            span.set_content(attr.AG2_CODE_OUTPUT, as_text(output))
 
 
 def _block_part(block: Any, index: int) -> Any:

@@ -22,7 +22,7 @@ from opentelemetry_instrumentation_ag2.classic.reply_swaps import ReplyFunctionS
 from opentelemetry_instrumentation_ag2.encodable import encodable_text
 from opentelemetry_instrumentation_ag2.patching import Patch
 from opentelemetry_instrumentation_ag2.spans import (
-    THIS_SPAN,
+    STARTED_SPAN,
     ActiveSpan,
     SpanStart,
     Telemetry,
@@ -90,7 +90,7 @@ class GroupChatSpans:
         """AG2's "no next speaker" exception: how a chat handed to termination ends, not a failure."""
 
     def run_chat(self, manager: Any, args: tuple, kwargs: dict) -> SpanStart | None:
-        if scopes.managing(manager) or scopes.selecting_speaker():
+        if scopes.in_chat_of(manager) or scopes.selecting_speaker():
             return None
         return self.agent_spans.group_conversation(manager)
 
@@ -114,7 +114,7 @@ class GroupChatSpans:
                 attr.AG2_SPEAKER_SELECTION_METHOD: _method_name(groupchat.speaker_selection_method),
                 attr.AG2_SPEAKER_SELECTION_LAST_SPEAKER: _name(last_speaker),
             },
-            context_values={scopes.SELECTING_SPEAKER: THIS_SPAN},
+            context_values={scopes.SELECTING_SPEAKER: STARTED_SPAN},
             expected=self.no_speaker,
         )
         self.own_tracing.set_aside(groupchat)  # AG2's own wrappers would trace this selection a second time

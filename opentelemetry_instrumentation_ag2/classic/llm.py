@@ -24,12 +24,12 @@ from opentelemetry_instrumentation_ag2.classic.models import (
 )
 from opentelemetry_instrumentation_ag2.classic.response_cache import CacheWatch, watch_cache
 from opentelemetry_instrumentation_ag2.content import (
+    as_text,
     message_parts,
     messages_json,
     new_input,
     outputs_json,
     parts_json,
-    text,
 )
 from opentelemetry_instrumentation_ag2.genai_interop import inference_scope, openai_v2_traces
 from opentelemetry_instrumentation_ag2.model_request import provider_name
@@ -67,14 +67,14 @@ class LLMSpans:
 
     def __init__(self, telemetry: Telemetry) -> None:
         self.telemetry = telemetry
-        self._fixed: weakref.WeakKeyDictionary[Any, dict[int, dict[str, Any]]] = weakref.WeakKeyDictionary()
+        self._entry_attributes: weakref.WeakKeyDictionary[Any, dict[int, dict[str, Any]]] = weakref.WeakKeyDictionary()
 
-    def fixed(self, wrapper: Any, index: int = 0) -> dict[str, Any]:
+    def entry_attributes(self, wrapper: Any, index: int = 0) -> dict[str, Any]:
         """The attributes one of a wrapper's config entries and its client fix for the wrapper's life
         (provider, server, model and request parameters as configured), read once per entry."""
-        entries = self._fixed.get(wrapper)
+        entries = self._entry_attributes.get(wrapper)
         if entries is None:
-            entries = self._fixed[wrapper] = {}
+            entries = self._entry_attributes[wrapper] = {}
         fixed = entries.get(index)
         if fixed is None:
             entry = config_entry(wrapper, index)
@@ -95,7 +95,9 @@ class LLMSpans:
         attributes = call_parameters(kwargs)
         index = first_tried(wrapper)
         entry = config_entry(wrapper, index)
-        attributes.update(self.fixed(wrapper, index))  # AG2 sends a config entry's own settings over the call's
+        attributes.update(
+            self.entry_attributes(wrapper, index)
+        )  # AG2 sends a config entry's own settings over the call's
         attributes.setdefault(attr.GEN_AI_OUTPUT_TYPE, "text")  # what a chat gives unless a format asks for JSON
         agent = kwargs.get("agent")
         if agent is not None and getattr(agent, "name", None):
@@ -119,7 +121,7 @@ class LLMSpans:
             configured_tools = config_value(entry, "tools") or ()
             tools = [*(kwargs.get("tools") or ()), *configured_tools]  # both, as AG2 merges them
             if tools:
-                start.content[attr.GEN_AI_TOOL_DEFINITIONS] = text(tools)
+                start.content[attr.GEN_AI_TOOL_DEFINITIONS] = as_text(tools)
         return start
 
     def response(self, span: ActiveSpan, response: Any) -> None:
@@ -159,7 +161,7 @@ class LLMSpans:
         index = answered_by(wrapper, response)
         if index is None:
             return
-        fixed = self.fixed(wrapper, index)
+        fixed = self.entry_attributes(wrapper, index)
         changed = {key: value for key, value in fixed.items() if span.attributes.get(key) != value}
         if changed:
             span.set_attributes(changed)

@@ -28,7 +28,7 @@ def is_group_manager(agent: Any) -> bool:
     return _runs_group_chats(type(agent))
 
 
-def managing(agent: Any) -> bool:
+def in_chat_of(agent: Any) -> bool:
     """Whether the current context is already inside this manager's group-chat conversation."""
     return context.get_value(GROUP_MANAGER) is agent
 

@@ -28,7 +28,7 @@ from opentelemetry_instrumentation_ag2.encodable import encodable_text
 from opentelemetry_instrumentation_ag2.http_exchange import json_rpc_request, note_json_rpc_method, observed
 from opentelemetry_instrumentation_ag2.patching import Patch
 from opentelemetry_instrumentation_ag2.server_span import http_server_attributes, server_span_placement
-from opentelemetry_instrumentation_ag2.spans import THIS_SPAN, SpanStart, Telemetry, record_exception
+from opentelemetry_instrumentation_ag2.spans import STARTED_SPAN, SpanStart, Telemetry, record_exception
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +40,9 @@ _SERVER_SPAN = context.create_key("ag2-a2a-server-span")
 
 def _execution(pairs: Iterable, attributes: dict[str, Any]) -> SpanStart:
     parent, kind = server_span_placement(pairs)
-    return SpanStart(attr.A2A_EXECUTION_SPAN, attributes, kind, parent=parent, context_values={_SERVER_SPAN: THIS_SPAN})
+    return SpanStart(
+        attr.A2A_EXECUTION_SPAN, attributes, kind, parent=parent, context_values={_SERVER_SPAN: STARTED_SPAN}
+    )
 
 
 def a2a_ids(task_id: Any, context_id: Any) -> dict[str, str]:

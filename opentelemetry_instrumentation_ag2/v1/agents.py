@@ -14,10 +14,10 @@ from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from opentelemetry_instrumentation_ag2 import attributes as attr
-from opentelemetry_instrumentation_ag2.content import text
+from opentelemetry_instrumentation_ag2.content import as_text
 from opentelemetry_instrumentation_ag2.errors import fq_exception_type
 from opentelemetry_instrumentation_ag2.signals import Measure
-from opentelemetry_instrumentation_ag2.spans import THIS_SPAN, ActiveSpan, SpanStart, Telemetry, end_span
+from opentelemetry_instrumentation_ag2.spans import STARTED_SPAN, ActiveSpan, SpanStart, Telemetry, end_span
 from opentelemetry_instrumentation_ag2.usage import USAGE, new_usage
 from opentelemetry_instrumentation_ag2.v1.a2a_client import REMOTE_SPAN, remote_attributes, remote_card_url
 from opentelemetry_instrumentation_ag2.v1.messages import reply_json, tool_result_text, turn_input_json
@@ -81,7 +81,7 @@ class AgentSpans:
             SpanKind.INTERNAL if card_url is None else SpanKind.CLIENT,
             conversation_id=str(context.stream.id),  # one history, one id: continuations share the stream
             agent=agent,
-            context_values={USAGE: usage, REMOTE_SPAN: None if card_url is None else THIS_SPAN, TURN: turn},
+            context_values={USAGE: usage, REMOTE_SPAN: None if card_url is None else STARTED_SPAN, TURN: turn},
             parent=envelope_parent(context),
             measure=Measure.AGENT if card_url is None else Measure.CLIENT_OPERATION,  # a remote call: as classic
             event_name=attr.EVENT_AGENT_DETAILS,
@@ -106,7 +106,7 @@ class AgentSpans:
             f"execute_tool {call.name}", attributes, measure=Measure.TOOL, event_name=attr.EVENT_TOOL_DETAILS
         )
         if self.telemetry.capture_content:
-            start.content[attr.GEN_AI_TOOL_CALL_ARGUMENTS] = text(call.arguments)
+            start.content[attr.GEN_AI_TOOL_CALL_ARGUMENTS] = as_text(call.arguments)
         return start
 
     def tool_result(self, span: ActiveSpan, result: Any) -> None:
@@ -120,7 +120,6 @@ class AgentSpans:
         elif self.telemetry.capture_content and getattr(result, "result", None) is not None:
             span.set_content(attr.GEN_AI_TOOL_CALL_RESULT, tool_result_text(result))
 
-    # await_human_input {agent}
     def human_input(self, middleware: Any, args: tuple, kwargs: dict) -> SpanStart | None:
         request = args[0]
         agent_name = middleware.agent.name
@@ -131,9 +130,9 @@ class AgentSpans:
         }
         start = SpanStart(f"await_human_input {agent_name}", attributes, event_name=attr.EVENT_HUMAN_INPUT_DETAILS)
         if self.telemetry.capture_content:
-            start.content[attr.AG2_HUMAN_INPUT_PROMPT] = text(getattr(request, "content", ""))
+            start.content[attr.AG2_HUMAN_INPUT_PROMPT] = as_text(getattr(request, "content", ""))
         return start
 
     def human_reply(self, span: ActiveSpan, reply: Any) -> None:
         """The human's answer as content (installed only while capture is on)."""
-        span.set_content(attr.AG2_HUMAN_INPUT_RESPONSE, text(getattr(reply, "content", reply)))
+        span.set_content(attr.AG2_HUMAN_INPUT_RESPONSE, as_text(getattr(reply, "content", reply)))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 from opentelemetry.util.genai.types import Text
 
@@ -18,14 +17,14 @@ from opentelemetry_instrumentation_ag2 import attributes as attr
 from opentelemetry_instrumentation_ag2.content import parts_json
 from opentelemetry_instrumentation_ag2.genai_interop import openai_v2_traces
 from opentelemetry_instrumentation_ag2.signals import Measure
-from opentelemetry_instrumentation_ag2.spans import ActiveSpan, SpanStart, Telemetry
+from opentelemetry_instrumentation_ag2.spans import NO_SPAN, ActiveSpan, SpanStart, Telemetry
 from opentelemetry_instrumentation_ag2.usage import current_usage
 from opentelemetry_instrumentation_ag2.v1.a2a_client import remote_card_url
 from opentelemetry_instrumentation_ag2.v1.messages import call_input_json, reply_json
 from opentelemetry_instrumentation_ag2.v1.model_config import goes_through_openai_sdk, provider_name
 from opentelemetry_instrumentation_ag2.v1.tool_schemas import tool_definitions
 
-COUNT_ONLY = object()
+TOKENS_ONLY = object()
 """``SpanStart.call`` of an LLM call another instrumentation makes the span of: its tokens still roll up."""
 
 
@@ -47,7 +46,7 @@ class LLMSpans:
             return None
         if openai_v2_traces(goes_through_openai_sdk(config)):
             # openai-v2's span is the call's one span: ours makes none, and only counts its tokens for the turn
-            return SpanStart("chat", {}, adopt=trace.INVALID_SPAN, call=COUNT_ONLY)
+            return SpanStart("chat", {}, adopt=NO_SPAN, call=TOKENS_ONLY)
         attributes = {
             attr.AG2_SPAN_TYPE: attr.SPAN_TYPE_LLM,
             attr.GEN_AI_OPERATION_NAME: attr.OPERATION_CHAT,
@@ -79,7 +78,7 @@ class LLMSpans:
         rollup = current_usage()
         if rollup is not None and (input_tokens is not None or output_tokens is not None):
             rollup.add(input_tokens, output_tokens, None)
-        if span.call is COUNT_ONLY:
+        if span.call is TOKENS_ONLY:
             return
         finish_reason = getattr(response, "finish_reason", None)
         found: dict[str, Any] = {

@@ -10,7 +10,7 @@ import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
-from opentelemetry_instrumentation_ag2.content import text
+from opentelemetry_instrumentation_ag2.content import as_text
 
 
 def _function(schema: Any) -> Any:
@@ -41,4 +41,4 @@ def _definition(schema: Any) -> dict[str, Any]:
 def tool_definitions(schemas: Iterable[Any]) -> str | None:
     """``gen_ai.tool.definitions``: the offered tools in the OpenAI shape the classic line records too."""
     definitions = [_definition(schema) for schema in schemas]
-    return text(definitions) if definitions else None
+    return as_text(definitions) if definitions else None

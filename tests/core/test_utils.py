@@ -12,7 +12,7 @@ from opentelemetry import context
 from opentelemetry.util.genai.types import ContentCapturingMode, InputMessage
 
 from opentelemetry_instrumentation_ag2.config import Settings, parse_capture_mode
-from opentelemetry_instrumentation_ag2.content import input_message, message_parts, messages_json, output_json, text
+from opentelemetry_instrumentation_ag2.content import as_text, input_message, message_parts, messages_json, output_json
 from opentelemetry_instrumentation_ag2.patching import PatchedFunction, original_function
 from opentelemetry_instrumentation_ag2.spans import fq_exception_type
 from opentelemetry_instrumentation_ag2.usage import USAGE, Usage, new_usage
@@ -108,8 +108,8 @@ def test_serialisers_give_the_conventions_json():
     assert json.loads(messages_json(["hi"])) == [{"role": "user", "parts": [{"type": "text", "content": "hi"}]}]
     out = json.loads(output_json("done", "stop"))
     assert out == [{"role": "assistant", "parts": [{"type": "text", "content": "done"}], "finish_reason": "stop"}]
-    assert text("as is") == "as is"
-    assert text({"a": 1}) == '{"a": 1}'
+    assert as_text("as is") == "as is"
+    assert as_text({"a": 1}) == '{"a": 1}'
 
 
 REQUIRED_PART_FIELDS = {
@@ -154,7 +154,7 @@ def test_messages_conform_to_the_conventions_schemas(message):
 
 
 def test_a_value_that_cannot_be_serialised_gives_none_not_an_exception():
-    assert text({"a": Unprintable()}) is None
+    assert as_text({"a": Unprintable()}) is None
     assert messages_json([{"content": [Unprintable()]}]) is None
     assert output_json({"content": [{"type": "image_url", "image_url": {"url": Unprintable()}}]}) is None
 
