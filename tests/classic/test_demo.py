@@ -19,9 +19,10 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
 from opentelemetry_instrumentation_ag2 import AG2Instrumentor
+from tests.support.fixtures import SpanCollector
 from tests.support.otlp_receiver import TraceReceiver
 
-from .conftest import SpanCollector, by_name, parent_of
+from .conftest import by_name, parent_of
 from .processes import EXAMPLES, ROOT, background
 from .processes import instrumented_env as example_env
 

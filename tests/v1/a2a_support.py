@@ -9,13 +9,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace import ReadableSpan
 
 from opentelemetry_instrumentation_ag2.a2a_sdk import quiet_a2a_sdk_tracing
 from tests.support.asgi_servers import free_socket, serve_app, url_of
@@ -48,19 +46,6 @@ class EchoConfig:
             return ModelResponse(ModelMessage(f"answer to {text}"), usage=usage, model=self.model, provider="openai")
 
         return call
-
-
-class OpenSpans(SpanProcessor):
-    """Remembers the spans started and not yet ended."""
-
-    def __init__(self) -> None:
-        self.open: dict[int, str] = {}
-
-    def on_start(self, span: Any, parent_context: Any = None) -> None:
-        self.open[span.context.span_id] = span.name
-
-    def on_end(self, span: ReadableSpan) -> None:
-        self.open.pop(span.context.span_id, None)
 
 
 @contextmanager
@@ -142,42 +127,6 @@ def parent_of(span: ReadableSpan, spans: Sequence[ReadableSpan]) -> ReadableSpan
         return None
     found = [s for s in spans if s.context.span_id == span.parent.span_id]
     return found[0] if found else None
-
-
-class Traced:
-    """``instrument()`` plus the A2A patches on its telemetry; the spans once every started one has ended."""
-
-    def __init__(self, instrument: Callable[[], Any], provider: TracerProvider, exporter: InMemorySpanExporter) -> None:
-        self._instrument = instrument
-        self._exporter = exporter
-        self._open = OpenSpans()
-        provider.add_span_processor(self._open)
-        self.applied: list[Any] = []
-
-    def __call__(self) -> Any:
-        from opentelemetry_instrumentation_ag2.v1 import a2a_patches
-
-        telemetry = self._instrument()
-        self.applied.extend(patch for patch in a2a_patches(telemetry) if patch.apply())
-        return telemetry
-
-    def spans(self, timeout: float = 15) -> tuple[ReadableSpan, ...]:
-        """The finished spans once none is open (servers end theirs just after answering)."""
-        deadline = time.monotonic() + timeout
-        while self._open.open and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert not self._open.open, f"spans never ended: {sorted(self._open.open.values())}"
-        return self._exporter.get_finished_spans()
-
-
-def a2a_instrumented(
-    instrument: Callable[[], Any], tracer_provider: TracerProvider, span_exporter: InMemorySpanExporter
-) -> Iterator[Traced]:
-    """Fixture body of :class:`Traced`, undone at teardown: ``traced = pytest.fixture(a2a_instrumented)``."""
-    traced = Traced(instrument, tracer_provider, span_exporter)
-    yield traced
-    for patch in reversed(traced.applied):
-        patch.remove()
 
 
 def only(found: Sequence[ReadableSpan]) -> ReadableSpan:

@@ -19,17 +19,16 @@ from opentelemetry.semconv.schemas import Schemas
 from opentelemetry.trace import get_tracer
 
 from opentelemetry_instrumentation_ag2.config import Settings
-from opentelemetry_instrumentation_ag2.patching import Patch, PatchedFunction
 from opentelemetry_instrumentation_ag2.signals import Signals
 from opentelemetry_instrumentation_ag2.spans import Telemetry
 from opentelemetry_instrumentation_ag2.v1.network import network_patches
 from opentelemetry_instrumentation_ag2.version import __version__
-from tests.v1.helpers import OUR_SCOPE
+from tests.v1.helpers import OUR_SCOPE, patched
 from tests.v1.network_models import TakeTurns
 
 __all__ = [
     "TakeTurns",
-    "apply_network_patches",
+    "assert_network_patched",
     "bare_telemetry",
     "check_one_causal_trace",
     "counts",
@@ -47,15 +46,11 @@ SENDER_NAME = "ag2.network.sender_name"
 MANIFEST_TYPE = "ag2.network.manifest_type"
 
 
-def apply_network_patches(telemetry: Telemetry) -> list[Patch]:
-    """``network_patches`` applied to the test's telemetry (every one must apply); none when the ``instrument``
-    fixture's ``v1.patches`` already includes them."""
-    if isinstance(Hub.__dict__["__init__"], PatchedFunction):
-        return []
-    patches = network_patches(telemetry)
-    applied = [patch for patch in patches if patch.apply()]
-    assert len(applied) == len(patches) == 4, [patch.target for patch in patches]
-    return applied
+def assert_network_patched() -> None:
+    """Every one of ``network_patches`` is in place: ``instrument()`` applies them once ``ag2.network`` is imported."""
+    patches = network_patches(bare_telemetry(TracerProvider()))
+    assert len(patches) == 4, [patch.target for patch in patches]
+    assert all(patched(patch.module, patch.target) for patch in patches), [patch.target for patch in patches]
 
 
 def bare_telemetry(tracer_provider: TracerProvider) -> Telemetry:

@@ -4,7 +4,7 @@ trace on the hub's side."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import MethodType
 from typing import Any
@@ -23,7 +23,6 @@ from tests.v1.network_support import (
     CAUSATION_ID,
     ENVELOPE_ID,
     TakeTurns,
-    apply_network_patches,
     check_one_causal_trace,
     counts,
     envelopes,
@@ -33,14 +32,6 @@ from tests.v1.network_support import (
 )
 
 pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture
-def patches(instrument) -> Iterator[None]:
-    applied = apply_network_patches(instrument())
-    yield
-    for patch in applied:
-        patch.remove()
 
 
 @asynccontextmanager
@@ -77,7 +68,9 @@ async def consulting_over_websocket(
             await remote.close()
 
 
-async def test_a_websocket_participant_answers_in_the_same_trace(patches, span_exporter: InMemorySpanExporter):
+async def test_a_websocket_participant_answers_in_the_same_trace(
+    network_instrumented, span_exporter: InMemorySpanExporter
+):
     async with consulting_over_websocket() as answer:
         spans = await settled(span_exporter, counts(2, 1))
 
@@ -90,7 +83,7 @@ async def test_a_websocket_participant_answers_in_the_same_trace(patches, span_e
 
 
 async def test_a_hub_without_our_patch_ignores_the_trace_context_a_participant_sends(
-    patches, span_exporter: InMemorySpanExporter
+    network_instrumented, span_exporter: InMemorySpanExporter
 ):
     requests: list[dict[str, Any]] = []
     async with consulting_over_websocket(requests, hub_patched=False) as answer:
@@ -104,7 +97,9 @@ async def test_a_hub_without_our_patch_ignores_the_trace_context_a_participant_s
     assert reply.parent is None, "without the hub's side the reply starts a trace of its own"
 
 
-async def test_the_hub_takes_the_trace_context_off_the_request(patches, span_exporter: InMemorySpanExporter):
+async def test_the_hub_takes_the_trace_context_off_the_request(
+    network_instrumented, span_exporter: InMemorySpanExporter
+):
     requests: list[dict[str, Any]] = []
     async with consulting_over_websocket(requests) as answer:
         await settled(span_exporter, counts(2, 1))
