@@ -4,16 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.otlp_receiver import ReceivedSpan, TraceReceiver, children
-
-from .processes import background, instrumented, instrumented_env, run_to_end
+from tests.support.otlp_receiver import ReceivedSpan, TraceReceiver, children, only
+from tests.support.processes import instrumented_example, server_and_client
 
 pytestmark = pytest.mark.timeout(180)
-
-
-def only(found: list[ReceivedSpan]) -> ReceivedSpan:
-    assert len(found) == 1, [s.name for s in found]
-    return found[0]
 
 
 def complete(spans: list[ReceivedSpan]) -> bool:
@@ -24,12 +18,10 @@ def complete(spans: list[ReceivedSpan]) -> bool:
 @pytest.mark.parametrize("protocol", ["grpc", "http/protobuf"])
 def test_seed_complete_example_across_two_processes(protocol):
     with TraceReceiver() as receiver:
-        endpoint = receiver.grpc_endpoint if protocol == "grpc" else receiver.http_endpoint
-        server_env = instrumented_env("tech-agent-service", endpoint, protocol)
-        with background(instrumented("server.py", "--port", "0"), server_env) as server:
-            url = server.url
-            run_to_end(instrumented("client.py", url), instrumented_env("client-service", endpoint, protocol))
-            spans = receiver.wait_for(complete, timeout=60)
+        server = instrumented_example("server.py", "--port", "0")
+        url, _, spans = server_and_client(
+            receiver, server, lambda url: instrumented_example("client.py", url), complete, protocol
+        )
 
     assert len({s.trace_id for s in spans}) == 1, "one trace across both services"
     assert {s.name for s in spans} == {

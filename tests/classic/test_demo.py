@@ -21,10 +21,9 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry_instrumentation_ag2 import AG2Instrumentor
 from tests.support.fixtures import SpanCollector
 from tests.support.otlp_receiver import TraceReceiver
+from tests.support.processes import EXAMPLES, ROOT, background, otlp_env
 
 from .conftest import by_name, parent_of
-from .processes import EXAMPLES, ROOT, background
-from .processes import instrumented_env as example_env
 
 SUMMARY_PREFIX = "demo-summary: "
 GUIDE = re.compile(r"((?:│   |    )*)(?:├── |└── )(.*)")
@@ -336,7 +335,7 @@ async def test_a_classic_client_is_refused_by_a_1x_server_as_uninstrumented(
     command = [str(bin_v1 / "opentelemetry-instrument"), str(bin_v1 / "python")]
     command += [str(clone / "examples" / "v1_agent_server.py"), "--port", "0"]
     with TraceReceiver() as receiver:
-        environment = example_env("tech-agent-service", receiver.grpc_endpoint, "grpc")
+        environment = otlp_env("tech-agent-service", receiver.grpc_endpoint)
         environment = {k: v for k, v in environment.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
         with background(command, environment) as server:
             plain = await ask_remote(server.url)

@@ -32,11 +32,11 @@ from opentelemetry_instrumentation_ag2 import AG2Instrumentor
 from opentelemetry_instrumentation_ag2.classic.agents import AgentSpans
 from opentelemetry_instrumentation_ag2.content import messages_json
 from tests.support.fixtures import SpanCollector
+from tests.support.processes import EXAMPLES, background
 
 from .a2a_support import serve_agent
 from .agents_app import QUESTION, build_agents, llm_config
 from .conftest import by_name, parent_of
-from .processes import EXAMPLES, background
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -824,3 +824,9 @@ def subtree(span: ReceivedSpan, spans: Sequence[ReceivedSpan]) -> list[ReceivedS
     for child in children(span, spans):
         below += subtree(child, spans)
     return below
+
+
+def only(found: Sequence[ReceivedSpan]) -> ReceivedSpan:
+    """The one span of ``found``."""
+    assert len(found) == 1, [s.name for s in found]
+    return found[0]

@@ -1,7 +1,8 @@
 """Real AG2 1.x A2A servers for tests: an ``Agent`` behind ``A2AServer``, served on 127.0.0.1 ephemeral ports.
 
 HTTP apps run under uvicorn, gRPC servers on their own event loop, each in a thread of its own: the server
-never shares the client's context, so a continued trace proves the request carried it.
+never shares the client's context, so a continued trace proves the request carried it. Or ``tests.v1.a2a_app``'s
+server and client, each in a process of its own under ``opentelemetry-instrument``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from opentelemetry.sdk.trace import ReadableSpan
 
 from opentelemetry_instrumentation_ag2.a2a_sdk import quiet_a2a_sdk_tracing
 from tests.support.asgi_servers import free_socket, serve_app, url_of
+from tests.support.otlp_receiver import ReceivedSpan, TraceReceiver
+from tests.support.processes import Exchange, instrumented_module, server_and_client
 
 quiet_a2a_sdk_tracing()  # as instrument() does, before anything imports a2a-sdk
 
@@ -24,6 +27,7 @@ from ag2.config import ModelProvider  # noqa: E402
 from ag2.events import ModelMessage, ModelRequest, ModelResponse, Usage  # noqa: E402
 
 HOST = "127.0.0.1"
+A2A_APP = "tests.v1.a2a_app"
 
 
 class EchoConfig:
@@ -127,6 +131,14 @@ def parent_of(span: ReadableSpan, spans: Sequence[ReadableSpan]) -> ReadableSpan
         return None
     found = [s for s in spans if s.context.span_id == span.parent.span_id]
     return found[0] if found else None
+
+
+def ask_across_processes(transport: str, complete: Callable[[list[ReceivedSpan]], bool]) -> Exchange:
+    """``tests.v1.a2a_app``'s server over ``transport`` and its client asking it, both under
+    ``opentelemetry-instrument``, exporting to an in-test receiver; the spans once ``complete``."""
+    with TraceReceiver(host="127.0.0.1", grpc_port=0, http_port=0) as receiver:
+        server = instrumented_module(A2A_APP, "serve", transport)
+        return server_and_client(receiver, server, lambda url: instrumented_module(A2A_APP, "ask", url), complete)
 
 
 def only(found: Sequence[ReadableSpan]) -> ReadableSpan:
