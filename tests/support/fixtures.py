@@ -104,11 +104,13 @@ class Traced:
 
 @pytest.fixture
 def span_exporter() -> SpanCollector:
+    """The test's finished spans, in memory (``span_exporter.wait_for(...)`` waits for some)."""
     return SpanCollector()
 
 
 @pytest.fixture
 def tracer_provider(span_exporter: InMemorySpanExporter) -> TracerProvider:
+    """Exports each span to ``span_exporter`` as it ends."""
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(span_exporter))
     return provider
@@ -116,21 +118,25 @@ def tracer_provider(span_exporter: InMemorySpanExporter) -> TracerProvider:
 
 @pytest.fixture
 def metric_reader() -> InMemoryMetricReader:
+    """The test's metrics, read when the test asks."""
     return InMemoryMetricReader()
 
 
 @pytest.fixture
 def meter_provider(metric_reader: InMemoryMetricReader) -> MeterProvider:
+    """Read by ``metric_reader``."""
     return MeterProvider(metric_readers=[metric_reader])
 
 
 @pytest.fixture
 def log_exporter() -> InMemoryLogRecordExporter:
+    """The test's events (log records), in memory."""
     return InMemoryLogRecordExporter()
 
 
 @pytest.fixture
 def logger_provider(log_exporter: InMemoryLogRecordExporter) -> LoggerProvider:
+    """Exports each event to ``log_exporter`` as it is emitted."""
     provider = LoggerProvider()
     provider.add_log_record_processor(SimpleLogRecordProcessor(log_exporter))
     return provider

@@ -48,6 +48,17 @@ def instrumented_example(script: str, *args: str) -> list[str]:
     return instrumented(str(EXAMPLES / script), *args)
 
 
+def terminate(process: subprocess.Popen, grace: float = 15) -> None:
+    """SIGTERM, so that the process shuts down (flushing its spans); SIGKILL if it is still there after ``grace``
+    seconds."""
+    process.terminate()
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+
+
 class RunningProcess:
     """A process started from the repository root, its output read line by line as it comes.
 
@@ -107,12 +118,7 @@ class RunningProcess:
 
     def stop(self) -> None:
         """Terminate the process (a server shuts down and flushes its spans), killing it if it will not go."""
-        self.process.terminate()
-        try:
-            self.process.wait(15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(5)
+        terminate(self.process)
 
     def __enter__(self) -> RunningProcess:
         return self

@@ -10,7 +10,6 @@ from types import MethodType
 from typing import Any
 
 import pytest
-from ag2 import Agent
 from ag2.network import EV_TEXT, HubClient
 from ag2.network.transport import WsLink, serve_ws
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -19,17 +18,7 @@ from opentelemetry_instrumentation_ag2.patching import original_function
 from opentelemetry_instrumentation_ag2.v1.network import HUB_MODULE
 from opentelemetry_instrumentation_ag2.v1.network_context import TRACE_CONTEXT_PARAM
 from tests.v1.helpers import is_child, one
-from tests.v1.network_support import (
-    CAUSATION_ID,
-    ENVELOPE_ID,
-    TakeTurns,
-    check_one_causal_trace,
-    counts,
-    envelopes,
-    local_hub,
-    sender,
-    settled,
-)
+from tests.v1.network_support import bob_consulted, counts, envelopes, local_hub, question_and_reply, settled
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -57,13 +46,8 @@ async def consulting_over_websocket(
         port = server.sockets[0].getsockname()[1]
         remote = HubClient(WsLink(f"ws://127.0.0.1:{port}"))
         try:
-            bob = await remote.register(Agent("bob", "Answer.", config=TakeTurns("Forty-two.")))
-            alice = await local.register(Agent("alice", "Ask.", config=TakeTurns()))
-            channel = await alice.open(type="consulting", target="bob")
-            await channel.send("What is the answer?")
-            yield await alice.wait_for_channel_event(
-                channel_id=channel.channel_id, predicate=lambda e: e.sender_id == bob.agent_id, timeout=15
-            )
+            _, answer = await bob_consulted(local, "What is the answer?", "Forty-two.", bob_client=remote)
+            yield answer
         finally:
             await remote.close()
 
@@ -75,11 +59,7 @@ async def test_a_websocket_participant_answers_in_the_same_trace(
         spans = await settled(span_exporter, counts(2, 1))
 
     assert answer.event_data == {"text": "Forty-two."}
-    check_one_causal_trace(spans, "alice")
-    question, reply = envelopes(spans)
-    turn = one(spans, "invoke_agent bob")
-    assert is_child(turn, question) and is_child(reply, question)
-    assert (sender(reply), reply.attributes[CAUSATION_ID]) == ("bob", question.attributes[ENVELOPE_ID])
+    question_and_reply(spans)
 
 
 async def test_a_hub_without_our_patch_ignores_the_trace_context_a_participant_sends(
