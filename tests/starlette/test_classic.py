@@ -12,12 +12,12 @@ from typing import NamedTuple
 
 import pytest
 
-from tests.support.otlp_receiver import ReceivedSpan, TraceReceiver, render_trace
+from tests.support.otlp_receiver import ReceivedSpan, TraceReceiver, at_least, render_trace
 from tests.support.processes import CLIENT_SERVICE, SERVER_SERVICE, instrumented_example, server_and_client
+from tests.support.starlette_spans import STARLETTE_SCOPE, is_request_span
 
 pytestmark = pytest.mark.timeout(180)
 
-STARLETTE_SCOPE = "opentelemetry.instrumentation.starlette"
 # the scripted stand-in for the model is a Starlette app in the server process: its requests are not the A2A
 # server's, and with httpx untraced they would start traces of their own, so starlette leaves them out
 MODEL_ROUTE = "chat/completions"
@@ -34,20 +34,10 @@ class Served(NamedTuple):
         return render_trace(self.spans, attributes=("http.request.method", "http.route"))
 
 
-def is_request_span(span: ReceivedSpan) -> bool:
-    """Starlette's span of a whole request (not one of its ``http send`` / ``http receive`` events)."""
-    return span.scope_name == STARLETTE_SCOPE and "asgi.event.type" not in span.attributes
-
-
 def complete(spans: list[ReceivedSpan]) -> bool:
     """Both remote turns served, and the card fetch and both POSTs seen by both instrumentations."""
-    names = [s.name for s in spans]
-    return (
-        "conversation user_proxy" in names
-        and names.count("conversation tech_agent") >= 2
-        and names.count("a2a-execution") >= 3
-        and sum(map(is_request_span, spans)) >= 3
-    )
+    served = at_least({"conversation user_proxy": 1, "conversation tech_agent": 2, "a2a-execution": 3})
+    return served(spans) and sum(map(is_request_span, spans)) >= 3
 
 
 @pytest.fixture(scope="module")

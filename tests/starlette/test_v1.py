@@ -9,27 +9,16 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.otlp_receiver import ReceivedSpan, children, only
+from tests.support.otlp_receiver import ReceivedSpan, at_least, children, only
+from tests.support.starlette_spans import STARLETTE_SCOPE, is_request_span
 from tests.v1.a2a_support import ask_across_processes
 
 pytestmark = pytest.mark.timeout(180)
 
-STARLETTE_SCOPE = "opentelemetry.instrumentation.starlette"
-
-
-def is_request_span(span: ReceivedSpan) -> bool:
-    """Starlette's span of a whole request (not one of its ``http send`` / ``http receive`` events)."""
-    return span.scope_name == STARLETTE_SCOPE and "asgi.event.type" not in span.attributes
-
 
 def complete(spans: list[ReceivedSpan]) -> bool:
-    names = [s.name for s in spans]
-    return (
-        "invoke_agent triage" in names
-        and names.count("a2a-execution") >= 4
-        and names.count("chat gpt-test") >= 4
-        and sum(map(is_request_span, spans)) >= 4
-    )
+    served = at_least({"invoke_agent triage": 1, "a2a-execution": 4, "chat gpt-test": 4})
+    return served(spans) and sum(map(is_request_span, spans)) >= 4
 
 
 @pytest.mark.parametrize("transport", ["jsonrpc", "rest"])

@@ -11,11 +11,10 @@ import pytest
 
 from tests.support.otlp_receiver import ReceivedSpan, TraceReceiver, children
 from tests.support.processes import otlp_env
+from tests.support.starlette_spans import STARLETTE_SCOPE
 from tests.v1.ag_ui_support import CALLER_SPAN_ID, ag_ui_server, caller_trace, post_run
 
 pytestmark = pytest.mark.timeout(180)
-
-STARLETTE_SCOPE = "opentelemetry.instrumentation.starlette"
 
 
 def test_starlette_span_is_the_server_span_and_ag_ui_execution_internal_beneath() -> None:

@@ -1,7 +1,8 @@
 """The fixtures both lines' tests share, in the openai-v2 style: in-memory exporters and readers, the three
-providers passed to ``AG2Instrumentor().instrument(...)``, and ``uninstrument()`` at teardown.
+providers passed to ``AG2Instrumentor().instrument(...)``, and ``uninstrument()`` at teardown; and an OTLP
+receiver for the processes of a cross-process test module.
 
-``tests/classic/conftest.py`` and ``tests/v1/conftest.py`` import them (``from tests.support.fixtures import ...``).
+``tests/conftest.py`` registers this module as a plugin: every test folder has these fixtures.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from opentelemetry_instrumentation_ag2 import AG2Instrumentor
+from tests.support.otlp_receiver import TraceReceiver
 
 InstrumentAG2 = Callable[..., AG2Instrumentor]
 """The ``instrument_ag2`` fixture: ``instrument_ag2(capture_message_content=...)``."""
@@ -140,6 +142,13 @@ def logger_provider(log_exporter: InMemoryLogRecordExporter) -> LoggerProvider:
     provider = LoggerProvider()
     provider.add_log_record_processor(SimpleLogRecordProcessor(log_exporter))
     return provider
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[TraceReceiver]:
+    """An OTLP receiver on 127.0.0.1 that a test module's processes export to (tests tell theirs apart by service)."""
+    with TraceReceiver() as receiving:
+        yield receiving
 
 
 @pytest.fixture

@@ -31,12 +31,6 @@ SERVICE = "weather-service"
 
 
 @pytest.fixture(scope="module")
-def receiver() -> Iterator[TraceReceiver]:
-    with TraceReceiver() as receiving:
-        yield receiving
-
-
-@pytest.fixture(scope="module")
 def server(receiver: TraceReceiver) -> Iterator[str]:
     """The base URL of the AG-UI app, under ``opentelemetry-instrument``."""
     with ag_ui_server(otlp_env(SERVICE, receiver.grpc_endpoint, httpx_spans=True)) as url:

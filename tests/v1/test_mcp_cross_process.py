@@ -30,12 +30,6 @@ MCP_SDK_TRACES = importlib.util.find_spec("mcp.shared._otel") is not None
 
 
 @pytest.fixture(scope="module")
-def receiver() -> Iterator[TraceReceiver]:
-    with TraceReceiver() as receiving:
-        yield receiving
-
-
-@pytest.fixture(scope="module")
 def http_server(receiver: TraceReceiver) -> Iterator[str]:
     """The MCP server's streamable HTTP URL, its process under ``opentelemetry-instrument``."""
     env = otlp_env("weather-service-http", receiver.grpc_endpoint, httpx_spans=True)

@@ -49,12 +49,6 @@ REQUEST_SCOPE = MCP_SCOPE if MCP_SDK_TRACES else OUR_SCOPE
 """Who makes the server's span of a request: the mcp SDK from 2.0, this package before."""
 
 
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[TraceReceiver]:
-    with TraceReceiver() as receiving:
-        yield receiving
-
-
 def served_agent(env: dict[str, str], *, traced: bool) -> Iterator[str]:
     """The app's MCP URL, its process under ``opentelemetry-instrument`` when ``traced``; ends it cleanly."""
     command = instrumented_module(APP_MODULE) if traced else [sys.executable, "-m", APP_MODULE]
