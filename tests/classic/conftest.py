@@ -1,5 +1,5 @@
-"""Fixtures for the classic tests: the shared in-memory ones (``tests/support/fixtures.py``), AG2 instrumented
-through ``AG2Instrumentor().instrument(...)``, a scripted model, and span lookups."""
+"""Fixtures for the classic tests, beside the shared ones of ``tests/support/fixtures.py``: AG2 instrumented
+through ``AG2Instrumentor().instrument(...)`` from the start of the test, a scripted model, and span lookups."""
 
 from __future__ import annotations
 

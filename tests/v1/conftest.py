@@ -1,5 +1,5 @@
-"""Fixtures for the AG2 1.x tests: the shared in-memory ones (``tests/support/fixtures.py``), and AG2
-instrumented as users do it, through ``AG2Instrumentor().instrument(...)``, undone at teardown."""
+"""Fixtures for the AG2 1.x tests, beside the shared ones of ``tests/support/fixtures.py``: AG2 instrumented as
+users do it, through ``AG2Instrumentor().instrument(...)`` (undone at teardown), and checked to have patched 1.x."""
 
 from __future__ import annotations
 
