@@ -18,11 +18,12 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, StatusC
 from opentelemetry_instrumentation_ag2.classic.a2a_client import _record_tasks
 from opentelemetry_instrumentation_ag2.classic.a2a_server import A2AServerMiddleware
 from tests.support.asgi_servers import RecordingApp, free_socket
+from tests.support.fixtures import SpanCollector
 from tests.support.scripted_model import ScriptedLLM
 
 from .a2a_support import serve_agent
 from .agents_app import llm_config
-from .conftest import SpanCollector, by_name, parent_of
+from .conftest import by_name, parent_of
 
 pytestmark = pytest.mark.timeout(90)
 

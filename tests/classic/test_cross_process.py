@@ -4,35 +4,24 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.otlp_receiver import ReceivedSpan, TraceReceiver, children
-
-from .processes import background, instrumented, instrumented_env, run_to_end
+from tests.support.otlp_receiver import TraceReceiver, at_least, children, one_trace, only
+from tests.support.processes import instrumented_example, server_and_client
 
 pytestmark = pytest.mark.timeout(180)
 
 
-def only(found: list[ReceivedSpan]) -> ReceivedSpan:
-    assert len(found) == 1, [s.name for s in found]
-    return found[0]
-
-
-def complete(spans: list[ReceivedSpan]) -> bool:
-    names = [s.name for s in spans]
-    return "conversation user_proxy" in names and names.count("conversation tech_agent") >= 2
+complete = at_least({"conversation user_proxy": 1, "conversation tech_agent": 2})
 
 
 @pytest.mark.parametrize("protocol", ["grpc", "http/protobuf"])
 def test_seed_complete_example_across_two_processes(protocol):
     with TraceReceiver() as receiver:
-        endpoint = receiver.grpc_endpoint if protocol == "grpc" else receiver.http_endpoint
-        server_env = instrumented_env("tech-agent-service", endpoint, protocol)
-        with background(instrumented("server.py", "--port", "0"), server_env) as server:
-            url = server.url
-            run_to_end(instrumented("client.py", url), instrumented_env("client-service", endpoint, protocol))
-            spans = receiver.wait_for(complete, timeout=60)
+        server = instrumented_example("server.py", "--port", "0")
+        url, _, spans = server_and_client(
+            receiver, server, lambda url: instrumented_example("client.py", url), complete, protocol
+        )
 
-    assert len({s.trace_id for s in spans}) == 1, "one trace across both services"
-    assert {s.name for s in spans} == {
+    names = {
         "conversation user_proxy",
         "invoke_agent tech_agent",
         "invoke_agent user_proxy",
@@ -40,7 +29,7 @@ def test_seed_complete_example_across_two_processes(protocol):
         "conversation tech_agent",
         "chat gpt-4o-mini",
     }
-    root = only([s for s in spans if s.parent_span_id is None])
+    root = one_trace(spans, names)
     assert (root.name, root.service_name, root.kind) == ("conversation user_proxy", "client-service", "INTERNAL")
 
     turns = children(root, spans)

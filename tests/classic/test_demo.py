@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -19,13 +17,13 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
 from opentelemetry_instrumentation_ag2 import AG2Instrumentor
+from tests.support.demo_runs import SUMMARY_PREFIX, demo_env, run_demo
+from tests.support.fixtures import SpanCollector
 from tests.support.otlp_receiver import TraceReceiver
+from tests.support.processes import EXAMPLES, ROOT, background, otlp_env
 
-from .conftest import SpanCollector, by_name, parent_of
-from .processes import EXAMPLES, ROOT, background
-from .processes import instrumented_env as example_env
+from .conftest import by_name, parent_of
 
-SUMMARY_PREFIX = "demo-summary: "
 GUIDE = re.compile(r"((?:│   |    )*)(?:├── |└── )(.*)")
 
 
@@ -80,31 +78,6 @@ def parse_run(output: str, summary: dict | None = None) -> DemoRun:
         summary = json.loads(summary_lines[0].removeprefix(SUMMARY_PREFIX))
     urls = dict(re.findall(r"starting (\w+) A2A server .*ready at (\S+)", output))
     return DemoRun(output, summary, parse_tree(output), urls)
-
-
-def run_demo(command: list[str], cwd: Path, env: dict[str, str], timeout: float) -> tuple[int, str]:
-    """Run the demo; on timeout it gets SIGTERM first, so that it stops the processes it started."""
-    process = subprocess.Popen(
-        command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    try:
-        output, _ = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.send_signal(signal.SIGTERM)
-        try:
-            output, _ = process.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            output, _ = process.communicate()
-        pytest.fail(f"{command} did not finish within {timeout}s:\n{output}")
-    return process.returncode, output
-
-
-def demo_env(**extra: str) -> dict[str, str]:
-    """The environment a newcomer's shell would have: no OTEL_* settings, no API key, no active virtualenv."""
-    skipped = {"OPENAI_API_KEY", "VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME"}
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_") and k not in skipped}
-    return env | extra
 
 
 def assert_remote_call(
@@ -212,6 +185,20 @@ def v1_venvs(clone: Path, venvs: DemoVenvs) -> DemoVenvs:
     return venvs
 
 
+def run_with_both_venvs(clone: Path, venvs: DemoVenvs, *args: str) -> str:
+    """``examples/demo.sh *args`` run to success in ``clone`` on both virtualenvs, which it reuses; its output."""
+    code, output = run_demo(["bash", "examples/demo.sh", *args], clone, venvs.env(), timeout=300)
+    assert code == 0, output
+    assert "installing" not in output, "both virtualenvs are reused"
+    return output
+
+
+def assert_printed(output: str, *lines: str) -> None:
+    """Each of these regular expressions matches somewhere in the demo's ``output``."""
+    for line in lines:
+        assert re.search(line, output), output
+
+
 @pytest.mark.timeout(900)
 def test_readme_first_command_shows_one_trace_of_the_group_chat(clone: Path, venvs: DemoVenvs) -> None:
     pyproject = (clone / "pyproject.toml").read_text(encoding="utf-8")
@@ -222,12 +209,12 @@ def test_readme_first_command_shows_one_trace_of_the_group_chat(clone: Path, ven
 
     assert code == 0, output
     assert "creating the demo virtualenv" in output
-    for line in (
+    assert_printed(
+        output,
         r"starting tech_agent A2A server \(tech-agent-service\)… ready at http://127\.0\.0\.1:\d+/",
         r"starting research_agent A2A server \(research-agent-service\)… ready at http://127\.0\.0\.1:\d+/",
         r"group_chat_with_remote\.py finished in [\d.]+s",
-    ):
-        assert re.search(line, output), output
+    )
     assert_group_chat_trace(parse_run(output))
     assert not (clone / ".venv-demo").exists()
     assert not venvs.v1.exists(), "the classic examples need no AG2 1.x virtualenv"
@@ -273,37 +260,29 @@ def assert_v1_orchestration(run: DemoRun, tech_server: str) -> None:
 
 @pytest.mark.timeout(900)
 def test_v1_example_is_one_trace_of_the_same_system_on_ag2_1x(clone: Path, v1_venvs: DemoVenvs) -> None:
-    command = ["bash", "examples/demo.sh", "--example", "v1", "--summary"]
+    output = run_with_both_venvs(clone, v1_venvs, "--example", "v1", "--summary")
 
-    code, output = run_demo(command, clone, v1_venvs.env(), timeout=300)
-
-    assert code == 0, output
-    assert "installing" not in output, "both virtualenvs are reused"
     assert "AG2 demo: v1 (AG2 1.x)" in output
-    for line in (
+    assert_printed(
+        output,
         r"starting tech_agent A2A server \(tech-agent-service\)… ready at http://127\.0\.0\.1:\d+/",
         r"starting research_agent A2A server \(research-agent-service\)… ready at http://127\.0\.0\.1:\d+/",
         r"orchestrator │ orchestrator: Start with a backtrace",
-    ):
-        assert re.search(line, output), output
+    )
     assert_v1_orchestration(parse_run(output), tech_server="v1")
     assert not (clone / ".venv-demo-v1").exists()
 
 
 @pytest.mark.timeout(900)
 def test_mixed_example_is_one_trace_across_both_ag2_lines(clone: Path, v1_venvs: DemoVenvs) -> None:
-    command = ["bash", "examples/demo.sh", "--example=mixed", "--quiet", "--summary"]
+    output = run_with_both_venvs(clone, v1_venvs, "--example=mixed", "--quiet", "--summary")
 
-    code, output = run_demo(command, clone, v1_venvs.env(), timeout=300)
-
-    assert code == 0, output
-    assert "installing" not in output, "both virtualenvs are reused"
-    for line in (
+    assert_printed(
+        output,
         r"starting tech_agent A2A server \(tech-agent-service, AG2 classic\)… ready at",
         r"starting research_agent A2A server \(research-agent-service, AG2 1\.x\)… ready at",
         r"running v1_orchestrator\.py \(orchestrator, AG2 1\.x\)",
-    ):
-        assert re.search(line, output), output
+    )
     assert_v1_orchestration(parse_run(output), tech_server="classic")
 
 
@@ -335,7 +314,7 @@ async def test_a_classic_client_is_refused_by_a_1x_server_as_uninstrumented(
     command = [str(bin_v1 / "opentelemetry-instrument"), str(bin_v1 / "python")]
     command += [str(clone / "examples" / "v1_agent_server.py"), "--port", "0"]
     with TraceReceiver() as receiver:
-        environment = example_env("tech-agent-service", receiver.grpc_endpoint, "grpc")
+        environment = otlp_env("tech-agent-service", receiver.grpc_endpoint)
         environment = {k: v for k, v in environment.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
         with background(command, environment) as server:
             plain = await ask_remote(server.url)

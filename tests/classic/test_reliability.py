@@ -31,11 +31,12 @@ from opentelemetry.trace import SpanKind, StatusCode
 from opentelemetry_instrumentation_ag2 import AG2Instrumentor
 from opentelemetry_instrumentation_ag2.classic.agents import AgentSpans
 from opentelemetry_instrumentation_ag2.content import messages_json
+from tests.support.fixtures import SpanCollector
+from tests.support.processes import EXAMPLES, background
 
 from .a2a_support import serve_agent
 from .agents_app import QUESTION, build_agents, llm_config
-from .conftest import SpanCollector, by_name, parent_of
-from .processes import EXAMPLES, background
+from .conftest import by_name, parent_of
 
 pytestmark = pytest.mark.timeout(180)
 

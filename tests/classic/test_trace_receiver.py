@@ -32,8 +32,7 @@ from tests.support.otlp_receiver import (
     is_connected,
     render_trace,
 )
-
-from .processes import EXAMPLES
+from tests.support.processes import EXAMPLES
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -5,16 +5,14 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
+from tests.support.processes import ROOT, instrumented_module
+
 pytestmark = pytest.mark.timeout(120)
 
-ROOT = Path(__file__).resolve().parents[2]
 SPAN_START = re.compile(r'^\{\n\s+"name": ', re.MULTILINE)
 
 
@@ -25,8 +23,7 @@ def console_spans(stdout: str) -> list[dict]:
 
 
 def run_instrumented(base_url: str, **env: str) -> list[dict]:
-    command = [shutil.which("opentelemetry-instrument") or "opentelemetry-instrument"]
-    command += [sys.executable, "-m", "tests.classic.agents_app", base_url]
+    command = instrumented_module("tests.classic.agents_app", base_url)
     environment = os.environ | {
         "OTEL_SERVICE_NAME": "client-service",
         "OTEL_TRACES_EXPORTER": "console",

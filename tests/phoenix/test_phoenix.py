@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -25,10 +24,10 @@ from typing import Any
 import httpx
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "examples"
+from tests.support.demo_runs import SUMMARY_PREFIX, demo_env, run_demo
+from tests.support.processes import EXAMPLES, terminate
+
 HOST = "127.0.0.1"
-SUMMARY_PREFIX = "demo-summary: "
 SERVICES = ["orchestrator", "research-agent-service", "tech-agent-service"]
 PROJECT = "default"  # the demo's processes name no Phoenix project (resource attribute openinference.project.name)
 POLL = 0.25  # seconds between two looks, spent waiting on Phoenix's process (so its exit ends the wait at once)
@@ -61,12 +60,7 @@ class Phoenix:
 
     def stop(self) -> None:
         if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+            terminate(self.process, grace=30)
 
 
 def free_ports(count: int) -> list[int]:
@@ -170,31 +164,6 @@ def wait_for_spans(server: Phoenix, trace_id: str, count: int) -> list[dict[str,
                 names = sorted(s["name"] for s in spans)
                 pytest.fail(f"Phoenix holds {len(spans)} of the {count} spans of trace {trace_id}: {names}")
             server.wait(POLL)
-
-
-def run_demo(command: list[str], cwd: Path, env: dict[str, str], timeout: float) -> tuple[int, str]:
-    """Run the demo; on timeout it gets SIGTERM first, so that it stops the processes it started."""
-    process = subprocess.Popen(
-        command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    try:
-        output, _ = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.send_signal(signal.SIGTERM)
-        try:
-            output, _ = process.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            output, _ = process.communicate()
-        pytest.fail(f"{command} did not finish within {timeout}s:\n{output}")
-    return process.returncode, output
-
-
-def demo_env(**extra: str) -> dict[str, str]:
-    """A newcomer's shell: no OTEL_* settings, no API key (the scripted model answers), no active virtualenv."""
-    skipped = {"OPENAI_API_KEY", "VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME"}
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "PHOENIX_")) and k not in skipped}
-    return env | extra
 
 
 def demo_summary(output: str) -> dict[str, Any]:

@@ -12,21 +12,20 @@ from typing import NamedTuple
 
 import pytest
 
-from tests.classic.processes import background, instrumented, instrumented_env, run_to_end
-from tests.support.otlp_receiver import ReceivedSpan, TraceReceiver, render_trace
+from tests.support.otlp_receiver import ReceivedSpan, TraceReceiver, at_least, render_trace
+from tests.support.processes import CLIENT_SERVICE, SERVER_SERVICE, instrumented_example, server_and_client
+from tests.support.starlette_spans import STARLETTE_SCOPE, is_request_span
 
 pytestmark = pytest.mark.timeout(180)
 
-STARLETTE_SCOPE = "opentelemetry.instrumentation.starlette"
-SERVER_SERVICE = "tech-agent-service"
-CLIENT_SERVICE = "client-service"
 # the scripted stand-in for the model is a Starlette app in the server process: its requests are not the A2A
 # server's, and with httpx untraced they would start traces of their own, so starlette leaves them out
 MODEL_ROUTE = "chat/completions"
 
 
 class Served(NamedTuple):
-    """What the receiver got from one client run against one server, and the server's environment."""
+    """What the receiver got from one client run against one server, and what the server's environment sets
+    beyond the one every process of the test gets."""
 
     spans: list[ReceivedSpan]
     server_env: dict[str, str]
@@ -35,33 +34,23 @@ class Served(NamedTuple):
         return render_trace(self.spans, attributes=("http.request.method", "http.route"))
 
 
-def is_request_span(span: ReceivedSpan) -> bool:
-    """Starlette's span of a whole request (not one of its ``http send`` / ``http receive`` events)."""
-    return span.scope_name == STARLETTE_SCOPE and "asgi.event.type" not in span.attributes
-
-
 def complete(spans: list[ReceivedSpan]) -> bool:
     """Both remote turns served, and the card fetch and both POSTs seen by both instrumentations."""
-    names = [s.name for s in spans]
-    return (
-        "conversation user_proxy" in names
-        and names.count("conversation tech_agent") >= 2
-        and names.count("a2a-execution") >= 3
-        and sum(map(is_request_span, spans)) >= 3
-    )
+    served = at_least({"conversation user_proxy": 1, "conversation tech_agent": 2, "a2a-execution": 3})
+    return served(spans) and sum(map(is_request_span, spans)) >= 3
 
 
 @pytest.fixture(scope="module")
 def served() -> Iterator[Served]:
     with TraceReceiver(host="127.0.0.1", grpc_port=0, http_port=0) as receiver:
-        endpoint = receiver.grpc_endpoint
-        server_env = instrumented_env(SERVER_SERVICE, endpoint, "grpc") | {
+        server_env = {
             "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "httpx",
             "OTEL_PYTHON_STARLETTE_EXCLUDED_URLS": MODEL_ROUTE,
         }
-        with background(instrumented("server.py", "--port", "0"), server_env) as server:
-            run_to_end(instrumented("client.py", server.url), instrumented_env(CLIENT_SERVICE, endpoint, "grpc"))
-            receiver.wait_for(complete, timeout=60)
+        server = instrumented_example("server.py", "--port", "0")
+        server_and_client(
+            receiver, server, lambda url: instrumented_example("client.py", url), complete, server_env=server_env
+        )
         # the server has exited (flushing its spans at shutdown): this is all it will ever send
         yield Served(receiver.spans, server_env)
 

@@ -7,49 +7,23 @@ have starlette's span as its one SERVER span, and ``a2a-execution`` INTERNAL ben
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 
-from tests.support.otlp_receiver import ReceivedSpan, TraceReceiver
-from tests.v1.test_a2a_cross_process import ROOT, children, instrumented, instrumented_env, only, server_process
+from tests.support.otlp_receiver import ReceivedSpan, at_least, children, only
+from tests.support.starlette_spans import STARLETTE_SCOPE, is_request_span
+from tests.v1.a2a_support import ask_across_processes
 
 pytestmark = pytest.mark.timeout(180)
 
-STARLETTE_SCOPE = "opentelemetry.instrumentation.starlette"
-
-
-def is_request_span(span: ReceivedSpan) -> bool:
-    """Starlette's span of a whole request (not one of its ``http send`` / ``http receive`` events)."""
-    return span.scope_name == STARLETTE_SCOPE and "asgi.event.type" not in span.attributes
-
 
 def complete(spans: list[ReceivedSpan]) -> bool:
-    names = [s.name for s in spans]
-    return (
-        "invoke_agent triage" in names
-        and names.count("a2a-execution") >= 4
-        and names.count("chat gpt-test") >= 4
-        and sum(map(is_request_span, spans)) >= 4
-    )
+    served = at_least({"invoke_agent triage": 1, "a2a-execution": 4, "chat gpt-test": 4})
+    return served(spans) and sum(map(is_request_span, spans)) >= 4
 
 
 @pytest.mark.parametrize("transport", ["jsonrpc", "rest"])
 def test_starlette_span_is_the_server_span_and_a2a_execution_internal_beneath(transport: str) -> None:
-    with TraceReceiver(host="127.0.0.1", grpc_port=0, http_port=0) as receiver:
-        endpoint = receiver.grpc_endpoint
-        with server_process(instrumented_env("tech-agent-service", endpoint), transport) as url:
-            done = subprocess.run(
-                instrumented("ask", url),
-                cwd=ROOT,
-                env=instrumented_env("client-service", endpoint),
-                capture_output=True,
-                text=True,
-                timeout=120,
-                check=False,
-            )
-            assert done.returncode == 0, done.stdout + done.stderr
-            spans = receiver.wait_for(complete, timeout=60)
+    spans = ask_across_processes(transport, complete).spans
 
     assert len({s.trace_id for s in spans}) == 1
     server_side = [s for s in spans if s.service_name == "tech-agent-service"]

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.otlp_receiver import children
+from tests.support.otlp_receiver import ReceivedSpan, TraceReceiver, children
+from tests.support.processes import otlp_env
+from tests.support.starlette_spans import STARLETTE_SCOPE
 from tests.v1.ag_ui_support import CALLER_SPAN_ID, ag_ui_server, caller_trace, post_run
-from tests.v1.otlp_support import ReceivedSpan, TraceReceiver, instrumented_env
 
 pytestmark = pytest.mark.timeout(180)
-
-STARLETTE_SCOPE = "opentelemetry.instrumentation.starlette"
 
 
 def test_starlette_span_is_the_server_span_and_ag_ui_execution_internal_beneath() -> None:
@@ -25,7 +24,7 @@ def test_starlette_span_is_the_server_span_and_ag_ui_execution_internal_beneath(
         return any(s.name == "ag-ui-execution" for s in spans) and any(s.scope_name == STARLETTE_SCOPE for s in spans)
 
     with TraceReceiver() as receiver:
-        with ag_ui_server(instrumented_env("weather-service", receiver.grpc_endpoint)) as url:
+        with ag_ui_server(otlp_env("weather-service", receiver.grpc_endpoint, httpx_spans=True)) as url:
             events = post_run(f"{url}weather", "r-1", [("traceparent", traceparent)])
             assert events[-1]["type"] == "RUN_FINISHED"
         spans = receiver.wait_for(complete, timeout=60)

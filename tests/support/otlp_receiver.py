@@ -824,3 +824,27 @@ def subtree(span: ReceivedSpan, spans: Sequence[ReceivedSpan]) -> list[ReceivedS
     for child in children(span, spans):
         below += subtree(child, spans)
     return below
+
+
+def only(found: Sequence[ReceivedSpan]) -> ReceivedSpan:
+    """The one span of ``found``."""
+    assert len(found) == 1, [s.name for s in found]
+    return found[0]
+
+
+def one_trace(spans: Sequence[ReceivedSpan], names: set[str], of_names: str = "") -> ReceivedSpan:
+    """The root of ``spans``, once they are checked to be one trace (across all services) of spans with exactly
+    these ``names`` (``of_names`` says why, if the test has a reason to give)."""
+    assert len({s.trace_id for s in spans}) == 1, "one trace across both services"
+    assert {s.name for s in spans} == names, of_names
+    return only([s for s in spans if s.parent_span_id is None])
+
+
+def at_least(counts: dict[str, int]) -> Callable[[Sequence[ReceivedSpan]], bool]:
+    """A ``wait_for`` condition: at least ``counts[name]`` spans of each of these names have arrived."""
+
+    def arrived(spans: Sequence[ReceivedSpan]) -> bool:
+        names = Counter(span.name for span in spans)
+        return all(names[name] >= count for name, count in counts.items())
+
+    return arrived

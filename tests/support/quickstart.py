@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import NamedTuple
 
 from tests.support.otlp_receiver import ReceivedSpan, TraceReceiver
+from tests.support.processes import ROOT, instrumented_example
 from tests.support.scripted_model import ScriptedLLM
 from tests.support.tool_calling_model import tool_then_answer
 
-ROOT = Path(__file__).resolve().parents[2]
 SERVICE = "weather-app"
 """The service the quick start names in ``OTEL_SERVICE_NAME``."""
 ANSWER = "The tool answered: Sunny, 21 °C in Paris."
@@ -52,9 +50,7 @@ class Launch(NamedTuple):
 
 def zero_code(app: str) -> Launch:
     """``opentelemetry-instrument python examples/APP``, as the quick start runs it."""
-    launcher = shutil.which("opentelemetry-instrument", path=str(Path(sys.executable).parent))
-    assert launcher, "opentelemetry-instrument is installed with the test extra"
-    return Launch([launcher, sys.executable, str(ROOT / "examples" / app)], SERVICE)
+    return Launch(instrumented_example(app), SERVICE)
 
 
 def in_code(app: str) -> Launch:

@@ -1,7 +1,8 @@
 """Real AG2 1.x A2A servers for tests: an ``Agent`` behind ``A2AServer``, served on 127.0.0.1 ephemeral ports.
 
 HTTP apps run under uvicorn, gRPC servers on their own event loop, each in a thread of its own: the server
-never shares the client's context, so a continued trace proves the request carried it.
+never shares the client's context, so a continued trace proves the request carried it. Or ``tests.v1.a2a_app``'s
+server and client, each in a process of its own under ``opentelemetry-instrument``.
 """
 
 from __future__ import annotations
@@ -9,16 +10,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace import ReadableSpan
 
 from opentelemetry_instrumentation_ag2.a2a_sdk import quiet_a2a_sdk_tracing
 from tests.support.asgi_servers import free_socket, serve_app, url_of
+from tests.support.otlp_receiver import ReceivedSpan, TraceReceiver
+from tests.support.processes import Exchange, instrumented_module, server_and_client
 
 quiet_a2a_sdk_tracing()  # as instrument() does, before anything imports a2a-sdk
 
@@ -26,6 +27,7 @@ from ag2.config import ModelProvider  # noqa: E402
 from ag2.events import ModelMessage, ModelRequest, ModelResponse, Usage  # noqa: E402
 
 HOST = "127.0.0.1"
+A2A_APP = "tests.v1.a2a_app"
 
 
 class EchoConfig:
@@ -48,19 +50,6 @@ class EchoConfig:
             return ModelResponse(ModelMessage(f"answer to {text}"), usage=usage, model=self.model, provider="openai")
 
         return call
-
-
-class OpenSpans(SpanProcessor):
-    """Remembers the spans started and not yet ended."""
-
-    def __init__(self) -> None:
-        self.open: dict[int, str] = {}
-
-    def on_start(self, span: Any, parent_context: Any = None) -> None:
-        self.open[span.context.span_id] = span.name
-
-    def on_end(self, span: ReadableSpan) -> None:
-        self.open.pop(span.context.span_id, None)
 
 
 @contextmanager
@@ -144,40 +133,12 @@ def parent_of(span: ReadableSpan, spans: Sequence[ReadableSpan]) -> ReadableSpan
     return found[0] if found else None
 
 
-class Traced:
-    """``instrument()`` plus the A2A patches on its telemetry; the spans once every started one has ended."""
-
-    def __init__(self, instrument: Callable[[], Any], provider: TracerProvider, exporter: InMemorySpanExporter) -> None:
-        self._instrument = instrument
-        self._exporter = exporter
-        self._open = OpenSpans()
-        provider.add_span_processor(self._open)
-        self.applied: list[Any] = []
-
-    def __call__(self) -> Any:
-        from opentelemetry_instrumentation_ag2.v1 import a2a_patches
-
-        telemetry = self._instrument()
-        self.applied.extend(patch for patch in a2a_patches(telemetry) if patch.apply())
-        return telemetry
-
-    def spans(self, timeout: float = 15) -> tuple[ReadableSpan, ...]:
-        """The finished spans once none is open (servers end theirs just after answering)."""
-        deadline = time.monotonic() + timeout
-        while self._open.open and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert not self._open.open, f"spans never ended: {sorted(self._open.open.values())}"
-        return self._exporter.get_finished_spans()
-
-
-def a2a_instrumented(
-    instrument: Callable[[], Any], tracer_provider: TracerProvider, span_exporter: InMemorySpanExporter
-) -> Iterator[Traced]:
-    """Fixture body of :class:`Traced`, undone at teardown: ``traced = pytest.fixture(a2a_instrumented)``."""
-    traced = Traced(instrument, tracer_provider, span_exporter)
-    yield traced
-    for patch in reversed(traced.applied):
-        patch.remove()
+def ask_across_processes(transport: str, complete: Callable[[list[ReceivedSpan]], bool]) -> Exchange:
+    """``tests.v1.a2a_app``'s server over ``transport`` and its client asking it, both under
+    ``opentelemetry-instrument``, exporting to an in-test receiver; the spans once ``complete``."""
+    with TraceReceiver(host="127.0.0.1", grpc_port=0, http_port=0) as receiver:
+        server = instrumented_module(A2A_APP, "serve", transport)
+        return server_and_client(receiver, server, lambda url: instrumented_module(A2A_APP, "ask", url), complete)
 
 
 def only(found: Sequence[ReadableSpan]) -> ReadableSpan:

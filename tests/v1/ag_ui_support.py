@@ -18,7 +18,8 @@ import httpx
 import pytest
 from packaging.version import Version
 
-from tests.v1.otlp_support import ReceivedSpan, RunningProcess, instrumented
+from tests.support.otlp_receiver import ReceivedSpan
+from tests.support.processes import RunningProcess, instrumented_module
 
 APP_MODULE = "tests.v1.ag_ui_app"
 _AG2_1_0 = Version(version("ag2")) < Version("1.1")
@@ -41,7 +42,7 @@ def caller_trace() -> tuple[str, str]:
 @contextmanager
 def ag_ui_server(env: dict[str, str], *, traced: bool = True) -> Iterator[str]:
     """The AG-UI app process (under ``opentelemetry-instrument`` when ``traced``); yields its base URL once ready."""
-    command = instrumented(APP_MODULE) if traced else [sys.executable, "-m", APP_MODULE]
+    command = instrumented_module(APP_MODULE) if traced else [sys.executable, "-m", APP_MODULE]
     with RunningProcess(command, env) as process:
         url = process.wait_for_line("READY ")
         yield url

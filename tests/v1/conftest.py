@@ -1,56 +1,17 @@
-"""Fixtures for the AG2 1.x tests: in-memory exporters and the 1.x patches applied to a test ``Telemetry``.
-
-The ``Telemetry`` is built the way ``AG2Instrumentor._instrument`` builds it (tracer of the package's scope
-from the test provider, ``Signals``, ``Settings.from_env(None)``).
-"""
+"""Fixtures for the AG2 1.x tests, beside the shared ones of ``tests/support/fixtures.py``: AG2 instrumented as
+users do it, through ``AG2Instrumentor().instrument(...)`` (undone at teardown), and checked to have patched 1.x."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-
 import pytest
-from opentelemetry._logs import get_logger
-from opentelemetry.metrics import get_meter
-from opentelemetry.sdk._logs import LoggerProvider
-from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.semconv.schemas import Schemas
-from opentelemetry.trace import get_tracer
 
-from opentelemetry_instrumentation_ag2 import AG2Instrumentor, v1
-from opentelemetry_instrumentation_ag2.config import CAPTURE_MESSAGE_CONTENT_ENV, Settings
-from opentelemetry_instrumentation_ag2.patching import Patch
-from opentelemetry_instrumentation_ag2.signals import Signals
-from opentelemetry_instrumentation_ag2.spans import Telemetry
-from opentelemetry_instrumentation_ag2.version import __version__
-
-SCOPE = "opentelemetry_instrumentation_ag2"
-
-
-@pytest.fixture
-def span_exporter() -> InMemorySpanExporter:
-    return InMemorySpanExporter()
-
-
-@pytest.fixture
-def tracer_provider(span_exporter: InMemorySpanExporter) -> TracerProvider:
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(span_exporter))
-    return provider
-
-
-@pytest.fixture
-def metric_reader() -> InMemoryMetricReader:
-    return InMemoryMetricReader()
-
-
-@pytest.fixture
-def log_exporter() -> InMemoryLogRecordExporter:
-    return InMemoryLogRecordExporter()
+from opentelemetry_instrumentation_ag2 import AG2Instrumentor
+from opentelemetry_instrumentation_ag2.config import CAPTURE_MESSAGE_CONTENT_ENV
+from opentelemetry_instrumentation_ag2.v1 import AGENT_MODULE
+from tests.support.fixtures import InstrumentAG2, Traced
+from tests.v1.helpers import patched
 
 
 @pytest.fixture(autouse=True)
@@ -60,41 +21,37 @@ def no_content_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def instrument(
-    tracer_provider: TracerProvider, metric_reader: InMemoryMetricReader, log_exporter: InMemoryLogRecordExporter
-) -> Iterator[Callable[[], Telemetry]]:
-    """Applies ``v1.patches`` to a fresh ``Telemetry`` (call it after setting the environment); undone at teardown."""
-    applied: list[tuple[Telemetry, list[Patch]]] = []
-    logger_provider = LoggerProvider()
-    logger_provider.add_log_record_processor(SimpleLogRecordProcessor(log_exporter))
-    meter_provider = MeterProvider(metric_readers=[metric_reader])
+def instrument(instrument_ag2: InstrumentAG2) -> InstrumentAG2:
+    """``instrument_ag2`` checking that the 1.x patches are on: call it after setting the environment, with
+    ``instrument()``'s keywords if the test needs them (``capture_message_content``)."""
 
-    def apply() -> Telemetry:
-        schema_url = Schemas.V1_37_0.value
-        telemetry = Telemetry(
-            get_tracer(SCOPE, __version__, tracer_provider, schema_url=schema_url),
-            Signals(
-                get_meter(SCOPE, __version__, meter_provider, schema_url=schema_url),
-                get_logger(SCOPE, __version__, logger_provider, schema_url=schema_url),
-            ),
-            Settings.from_env(None),
-        )
-        patches = [patch for patch in v1.patches(telemetry) if patch.apply()]
-        assert patches, "no 1.x patch applied"
-        applied.append((telemetry, patches))
-        return telemetry
+    def instrument(**options: object) -> AG2Instrumentor:
+        instrumentor = instrument_ag2(**options)
+        assert patched(AGENT_MODULE, "Agent._turn_scope"), "no 1.x patch applied"
+        return instrumentor
 
-    yield apply
-    for telemetry, patches in applied:
-        for patch in patches:
-            patch.remove()
-        telemetry.enabled = False
+    return instrument
 
 
 @pytest.fixture
-def instrumented(tracer_provider: TracerProvider) -> Iterator[None]:
-    """Tracing turned on as users turn it on: ``AG2Instrumentor().instrument()``, undone at teardown."""
-    instrumentor = AG2Instrumentor()
-    instrumentor.instrument(tracer_provider=tracer_provider)
-    yield
-    instrumentor.uninstrument()
+def traced(instrument: InstrumentAG2, tracer_provider: TracerProvider, span_exporter: InMemorySpanExporter) -> Traced:
+    """AG2 instrumented when the test calls ``traced()`` (once its servers are up); ``traced.spans()`` once
+    every started span has ended."""
+    return Traced(instrument, tracer_provider, span_exporter)
+
+
+@pytest.fixture
+def instrumented(traced: Traced) -> Traced:
+    """AG2 instrumented from the start of the test; ``instrumented.spans()`` once every started span has ended."""
+    traced()
+    return traced
+
+
+@pytest.fixture
+def network_instrumented(instrument: InstrumentAG2) -> AG2Instrumentor:
+    """AG2 instrumented, with ``ag2.network``'s patches among what it put in place."""
+    from tests.v1.network_support import assert_network_patched  # imports ag2.network: only where it is wanted
+
+    instrumentor = instrument()
+    assert_network_patched()
+    return instrumentor

@@ -1,15 +1,20 @@
-"""Small helpers for the AG2 1.x tests: finding spans, and scripted models that work on every 1.x release."""
+"""Small helpers for the AG2 1.x tests: finding spans, whether a patch is on, and scripted models that work on
+every 1.x release."""
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from collections.abc import Sequence
+from functools import reduce
 from typing import Any
 
 from ag2.config import ModelProvider
 from ag2.events import ModelResponse, ToolErrorEvent
 from ag2.testing import TestConfig
 from opentelemetry.sdk.trace import ReadableSpan
+
+from opentelemetry_instrumentation_ag2.patching import PatchedFunction
 
 OUR_SCOPE = "opentelemetry_instrumentation_ag2"
 AG2_SCOPE = "opentelemetry.instrumentation.ag2"
@@ -83,3 +88,10 @@ class FailingConfig:
             raise self.error
 
         return call
+
+
+def patched(module: str, target: str) -> bool:
+    """Whether the instrumentor's wrapper is on ``module.target`` (``"Class.method"`` or a function)."""
+    owner_path, _, name = target.rpartition(".")
+    owner = reduce(getattr, owner_path.split(".") if owner_path else [], importlib.import_module(module))
+    return isinstance(inspect.getattr_static(owner, name), PatchedFunction)

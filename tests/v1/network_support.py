@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+from ag2 import Agent
 from ag2.knowledge import MemoryKnowledgeStore
 from ag2.network import Hub, HubClient, LocalLink
 from opentelemetry._logs import get_logger
@@ -19,22 +20,23 @@ from opentelemetry.semconv.schemas import Schemas
 from opentelemetry.trace import get_tracer
 
 from opentelemetry_instrumentation_ag2.config import Settings
-from opentelemetry_instrumentation_ag2.patching import Patch, PatchedFunction
 from opentelemetry_instrumentation_ag2.signals import Signals
 from opentelemetry_instrumentation_ag2.spans import Telemetry
 from opentelemetry_instrumentation_ag2.v1.network import network_patches
 from opentelemetry_instrumentation_ag2.version import __version__
-from tests.v1.helpers import OUR_SCOPE
+from tests.v1.helpers import OUR_SCOPE, is_child, one, patched
 from tests.v1.network_models import TakeTurns
 
 __all__ = [
     "TakeTurns",
-    "apply_network_patches",
+    "assert_network_patched",
     "bare_telemetry",
+    "bob_consulted",
     "check_one_causal_trace",
     "counts",
     "envelopes",
     "local_hub",
+    "question_and_reply",
     "settled",
     "turns",
 ]
@@ -47,15 +49,11 @@ SENDER_NAME = "ag2.network.sender_name"
 MANIFEST_TYPE = "ag2.network.manifest_type"
 
 
-def apply_network_patches(telemetry: Telemetry) -> list[Patch]:
-    """``network_patches`` applied to the test's telemetry (every one must apply); none when the ``instrument``
-    fixture's ``v1.patches`` already includes them."""
-    if isinstance(Hub.__dict__["__init__"], PatchedFunction):
-        return []
-    patches = network_patches(telemetry)
-    applied = [patch for patch in patches if patch.apply()]
-    assert len(applied) == len(patches) == 4, [patch.target for patch in patches]
-    return applied
+def assert_network_patched() -> None:
+    """Every one of ``network_patches`` is in place: ``instrument()`` applies them once ``ag2.network`` is imported."""
+    patches = network_patches(bare_telemetry(TracerProvider()))
+    assert len(patches) == 4, [patch.target for patch in patches]
+    assert all(patched(patch.module, patch.target) for patch in patches), [patch.target for patch in patches]
 
 
 def bare_telemetry(tracer_provider: TracerProvider) -> Telemetry:
@@ -113,6 +111,30 @@ def parent(span: ReadableSpan, spans: Sequence[ReadableSpan]) -> ReadableSpan | 
 
 def sender(envelope: ReadableSpan) -> str:
     return str((envelope.attributes or {}).get(SENDER_NAME))
+
+
+async def bob_consulted(client: HubClient, question: str, reply: str, bob_client: HubClient | None = None) -> Any:
+    """alice, on ``client``, asks bob (on ``bob_client`` if given) ``question`` over a consulting channel, and bob
+    replies ``reply``: alice's registration and bob's reply as it reaches her."""
+    alice = await client.register(Agent("alice", "You are alice.", config=TakeTurns()))
+    bob = await (bob_client or client).register(Agent("bob", "You are bob.", config=TakeTurns(reply)))
+    channel = await alice.open(type="consulting", target="bob")
+    await channel.send(question)
+    answer = await alice.wait_for_channel_event(
+        channel_id=channel.channel_id, predicate=lambda e: e.sender_id == bob.agent_id, timeout=15
+    )
+    return alice, answer
+
+
+def question_and_reply(spans: Sequence[ReadableSpan]) -> tuple[ReadableSpan, ReadableSpan, ReadableSpan]:
+    """alice's question, bob's reply and bob's turn, in one causal trace: the turn and the reply beneath the
+    question, the reply naming the question as its cause."""
+    check_one_causal_trace(spans, "alice")
+    question, reply = envelopes(spans)
+    turn = one(spans, "invoke_agent bob")
+    assert is_child(turn, question) and is_child(reply, question)
+    assert (sender(reply), reply.attributes[CAUSATION_ID]) == ("bob", question.attributes[ENVELOPE_ID])
+    return question, reply, turn
 
 
 def check_one_causal_trace(spans: Sequence[ReadableSpan], first_sender: str) -> None:

@@ -22,21 +22,12 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, StatusCode, TraceFlags, TraceState
 
 from tests.support.asgi_servers import RecordingApp
-from tests.v1.a2a_support import (
-    EchoConfig,
-    Traced,
-    a2a_instrumented,
-    children,
-    only,
-    parent_of,
-    serve_agent,
-    serve_agent_grpc,
-)
+from tests.support.fixtures import Traced
+from tests.v1.a2a_support import EchoConfig, children, only, parent_of, serve_agent, serve_agent_grpc
 from tests.v1.helpers import AG2_SCOPE, by_name, one, scope_of, scripted
 
 pytestmark = pytest.mark.timeout(60)
 
-traced = pytest.fixture(a2a_instrumented)
 TRANSPORTS = ["jsonrpc", "rest", "grpc"]
 CARD_ROUTE = "/.well-known/agent-card.json"
 

@@ -15,21 +15,11 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.trace import SpanKind, StatusCode
 
 from tests.support.asgi_servers import free_socket, url_of
-from tests.v1.a2a_support import (
-    EchoConfig,
-    Traced,
-    a2a_instrumented,
-    children,
-    only,
-    parent_of,
-    serve_agent,
-    serve_agent_grpc,
-)
+from tests.support.fixtures import Traced
+from tests.v1.a2a_support import EchoConfig, children, only, parent_of, serve_agent, serve_agent_grpc
 from tests.v1.helpers import FailingConfig, by_name
 
 pytestmark = pytest.mark.timeout(90)
-
-traced = pytest.fixture(a2a_instrumented)
 
 
 def remote_calls(spans: tuple[ReadableSpan, ...]) -> list[ReadableSpan]:

@@ -8,7 +8,6 @@ acp SDK's own client in the test process, putting a W3C ``traceparent`` of its c
 
 from __future__ import annotations
 
-import subprocess
 from importlib.metadata import version
 from typing import Any
 
@@ -21,9 +20,9 @@ if Version(version("ag2")) < Version("1.1"):  # ag2 1.0 has an ACP client but no
 import acp
 from acp import schema
 
-from tests.support.otlp_receiver import children, subtree
+from tests.support.otlp_receiver import ReceivedSpan, TraceReceiver, children, subtree
+from tests.support.processes import ROOT, instrumented_module, otlp_env, run_to_end
 from tests.v1.ag_ui_support import CALLER_SPAN_ID, caller_trace
-from tests.v1.otlp_support import ROOT, ReceivedSpan, TraceReceiver, instrumented, instrumented_env
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -51,7 +50,7 @@ async def prompt_once(env: dict[str, str], meta: dict[str, str]) -> tuple[str, l
     """Launch the served agent, open a session, send one prompt with ``meta`` as its ``_meta``; its stop reason
     and the updates it streamed."""
     client = EditorClient()
-    command = instrumented("tests.v1.acp_app", "serve")
+    command = instrumented_module("tests.v1.acp_app", "serve")
     async with acp.spawn_agent_process(client, *command, env=env, cwd=ROOT) as (connection, _):
         await connection.initialize(protocol_version=acp.PROTOCOL_VERSION)
         session = await connection.new_session(cwd=str(ROOT))
@@ -60,7 +59,7 @@ async def prompt_once(env: dict[str, str], meta: dict[str, str]) -> tuple[str, l
 
 
 def served_env(receiver: TraceReceiver) -> dict[str, str]:
-    return instrumented_env(SERVED_SERVICE, receiver.grpc_endpoint) | {"PYTHONPATH": str(ROOT)}
+    return otlp_env(SERVED_SERVICE, receiver.grpc_endpoint, httpx_spans=True) | {"PYTHONPATH": str(ROOT)}
 
 
 def prompt_span(spans: list[ReceivedSpan]) -> ReceivedSpan:
@@ -127,17 +126,9 @@ def test_ag2_as_the_acp_client_sends_its_context_in_meta() -> None:
         return any(s.name == "invoke_agent editor" for s in spans) and served_turn_arrived(spans)
 
     with TraceReceiver() as receiver:
-        done = subprocess.run(
-            instrumented("tests.v1.acp_app", "ask"),
-            cwd=ROOT,
-            env=instrumented_env("editor-service", receiver.grpc_endpoint),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-        assert "REPLY: All done." in done.stdout
+        env = otlp_env("editor-service", receiver.grpc_endpoint, httpx_spans=True)
+        reply = run_to_end(instrumented_module("tests.v1.acp_app", "ask"), env)
+        assert "REPLY: All done." in reply
         spans = receiver.wait_for(complete, timeout=60)
 
     (editor,) = [s for s in spans if s.name == "invoke_agent editor"]

@@ -6,58 +6,28 @@ continues comes from the request's headers); the client is httpx with a ``tracep
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from opentelemetry_instrumentation_ag2.patching import Patch
-from opentelemetry_instrumentation_ag2.spans import Telemetry
-from opentelemetry_instrumentation_ag2.v1.ag_ui import ag_ui_patches
 from tests.support.asgi_servers import free_socket, serve_app, url_of
-from tests.v1.a2a_support import OpenSpans, children, only
+from tests.support.fixtures import Traced
+from tests.v1.a2a_support import children, only
 from tests.v1.ag_ui_app import build_app
 from tests.v1.ag_ui_support import CALLER_SPAN_ID, caller_trace, post_run, since_ag2_1_1
+from tests.v1.helpers import patched
 
 pytestmark = pytest.mark.timeout(60)
 
 
-class ServedSpans:
-    """The AG-UI patch on a test ``Telemetry``; the finished spans once every started one has ended."""
-
-    def __init__(self, provider: TracerProvider, exporter: InMemorySpanExporter) -> None:
-        self.exporter = exporter
-        self.open = OpenSpans()
-        provider.add_span_processor(self.open)
-        self.applied: list[Patch] = []
-
-    def instrument(self, telemetry: Telemetry) -> None:
-        self.applied += [patch for patch in ag_ui_patches(telemetry) if patch.apply()]
-        assert self.applied, "the AG-UI patch applies"
-
-    def uninstrument(self) -> None:
-        for patch in reversed(self.applied):
-            patch.remove()
-        self.applied = []
-
-    def spans(self, timeout: float = 15) -> tuple[ReadableSpan, ...]:
-        deadline = time.monotonic() + timeout
-        while self.open.open and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert not self.open.open, f"spans never ended: {sorted(self.open.open.values())}"
-        return self.exporter.get_finished_spans()
-
-
-@pytest.fixture
-def served(tracer_provider: TracerProvider, span_exporter: InMemorySpanExporter) -> Iterator[ServedSpans]:
-    spans = ServedSpans(tracer_provider, span_exporter)
-    yield spans
-    spans.uninstrument()
+def instrument_with_ag_ui(traced: Traced) -> None:
+    """AG2 instrumented, the AG-UI patch among what it put in place."""
+    traced()
+    assert patched("starlette.endpoints", "HTTPEndpoint.dispatch"), "the AG-UI patch applies"
 
 
 @pytest.fixture
@@ -72,15 +42,13 @@ def execution(spans: tuple[ReadableSpan, ...]) -> ReadableSpan:
     return only([s for s in spans if s.name == "ag-ui-execution"])
 
 
-def test_an_app_built_before_instrument_continues_the_callers_trace(
-    base_url: str, served: ServedSpans, instrument: Callable[[], Telemetry]
-) -> None:
-    served.instrument(instrument())
+def test_an_app_built_before_instrument_continues_the_callers_trace(base_url: str, traced: Traced) -> None:
+    instrument_with_ag_ui(traced)
     trace_id, traceparent = caller_trace()
     events = post_run(f"{base_url}weather", "r-1", [("traceparent", traceparent)])
     assert events[-1]["type"] == "RUN_FINISHED"
 
-    spans = served.spans()
+    spans = traced.spans()
     request = execution(spans)
     assert (request.kind, request.status.status_code) == (SpanKind.SERVER, StatusCode.UNSET)
     assert f"{request.context.trace_id:032x}" == trace_id
@@ -92,20 +60,19 @@ def test_an_app_built_before_instrument_continues_the_callers_trace(
     assert {s.context.trace_id for s in spans} == {request.context.trace_id}
 
 
-def test_no_span_after_uninstrument(base_url: str, served: ServedSpans, instrument: Callable[[], Telemetry]) -> None:
-    telemetry = instrument()
-    served.instrument(telemetry)
-    served.uninstrument()
+def test_no_span_after_uninstrument(base_url: str, traced: Traced) -> None:
+    instrument_with_ag_ui(traced)
+    traced.uninstrument()
     events = post_run(f"{base_url}weather", "r-1")
     assert events[-1]["type"] == "RUN_FINISHED"
-    assert "ag-ui-execution" not in [s.name for s in served.spans()]
+    assert "ag-ui-execution" not in [s.name for s in traced.spans()]
 
 
 def test_beneath_an_outer_server_span_it_is_internal(
-    base_url: str, served: ServedSpans, instrument: Callable[[], Telemetry], tracer_provider: TracerProvider
+    base_url: str, traced: Traced, tracer_provider: TracerProvider
 ) -> None:
     """As beneath starlette/asgi instrumentation: the outer span is the request's one SERVER span."""
-    served.instrument(instrument())
+    instrument_with_ag_ui(traced)
     outer_tracer = tracer_provider.get_tracer("outer-server")
 
     def outer_server_span(app: Any) -> Any:
@@ -120,7 +87,7 @@ def test_beneath_an_outer_server_span_it_is_internal(
         events = post_run(f"{url_of(sock)}weather", "r-1")
     assert events[-1]["type"] == "RUN_FINISHED"
 
-    spans = served.spans()
+    spans = traced.spans()
     outer = only([s for s in spans if s.name == "POST /weather"])
     request = execution(spans)
     assert request.kind is SpanKind.INTERNAL
@@ -130,15 +97,13 @@ def test_beneath_an_outer_server_span_it_is_internal(
 
 @since_ag2_1_1("fails the connection on a body that is not a run input, where later releases answer 400")
 @pytest.mark.parametrize("body", [b"not json", b"\xff\xfe", b'{"threadId": 1}'])
-def test_a_body_that_is_no_run_input_gets_the_apps_own_answer(
-    body: bytes, base_url: str, served: ServedSpans, instrument: Callable[[], Telemetry]
-) -> None:
+def test_a_body_that_is_no_run_input_gets_the_apps_own_answer(body: bytes, base_url: str, traced: Traced) -> None:
     with httpx.Client(timeout=30) as client:
         untraced = client.post(f"{base_url}weather", content=body)
-        served.instrument(instrument())
-        traced = client.post(f"{base_url}weather", content=body)
-    assert (traced.status_code, traced.content) == (untraced.status_code, untraced.content)
+        instrument_with_ag_ui(traced)
+        answered = client.post(f"{base_url}weather", content=body)
+    assert (answered.status_code, answered.content) == (untraced.status_code, untraced.content)
 
-    request = execution(served.spans())
-    assert request.attributes["http.response.status_code"] == traced.status_code
+    request = execution(traced.spans())
+    assert request.attributes["http.response.status_code"] == answered.status_code
     assert "ag_ui.run.id" not in request.attributes

@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from tests.support.hostile import A_TRACE_ID, MALFORMED_TRACEPARENTS
-from tests.support.otlp_receiver import children, subtree
+from tests.support.otlp_receiver import ReceivedSpan, TraceReceiver, children, subtree
+from tests.support.processes import otlp_env
 from tests.v1.ag_ui_support import (
     CALLER_SPAN_ID,
     ag_ui_server,
@@ -23,7 +24,6 @@ from tests.v1.ag_ui_support import (
     since_ag2_1_1,
     without_volatile_fields,
 )
-from tests.v1.otlp_support import ReceivedSpan, TraceReceiver, instrumented_env
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -31,22 +31,16 @@ SERVICE = "weather-service"
 
 
 @pytest.fixture(scope="module")
-def receiver() -> Iterator[TraceReceiver]:
-    with TraceReceiver() as receiving:
-        yield receiving
-
-
-@pytest.fixture(scope="module")
 def server(receiver: TraceReceiver) -> Iterator[str]:
     """The base URL of the AG-UI app, under ``opentelemetry-instrument``."""
-    with ag_ui_server(instrumented_env(SERVICE, receiver.grpc_endpoint)) as url:
+    with ag_ui_server(otlp_env(SERVICE, receiver.grpc_endpoint, httpx_spans=True)) as url:
         yield url
 
 
 @pytest.fixture(scope="module")
 def untraced_server() -> Iterator[str]:
     """The same app in a process with no instrumentation at all."""
-    with ag_ui_server(instrumented_env("untraced", "http://127.0.0.1:9"), traced=False) as url:
+    with ag_ui_server(otlp_env("untraced", "http://127.0.0.1:9"), traced=False) as url:
         yield url
 
 

@@ -4,7 +4,6 @@ one trace per run."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,10 +14,11 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
-from opentelemetry_instrumentation_ag2.spans import Telemetry
+from opentelemetry_instrumentation_ag2 import AG2Instrumentor
+from tests.support.fixtures import InstrumentAG2
 from tests.v1.helpers import AG2_SCOPE, OUR_SCOPE, FailingConfig, is_child, one, scope_of, scripted
 from tests.v1.network_models import TakeTurns
-from tests.v1.network_support import apply_network_patches, counts, envelopes, local_hub, settled
+from tests.v1.network_support import counts, envelopes, local_hub, settled
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -51,7 +51,7 @@ def config() -> Any:
 
 
 async def test_ag2_middleware_on_an_agent_built_before_instrument(
-    instrument: Callable[[], Telemetry], span_exporter: InMemorySpanExporter, tracer_provider: TracerProvider
+    instrument: InstrumentAG2, span_exporter: InMemorySpanExporter, tracer_provider: TracerProvider
 ) -> None:
     own = TelemetryMiddleware(tracer_provider=tracer_provider, agent_name="calc", capture_content=False)
     agent = Agent("calc", config=config(), tools=[add], middleware=[own])
@@ -67,7 +67,7 @@ async def test_ag2_middleware_on_an_agent_built_before_instrument(
 
 
 async def test_ag2_middleware_per_call_with_another_middleware_after_it(
-    instrument: Callable[[], Telemetry], span_exporter: InMemorySpanExporter, tracer_provider: TracerProvider
+    instrument: InstrumentAG2, span_exporter: InMemorySpanExporter, tracer_provider: TracerProvider
 ) -> None:
     instrument()
     agent = Agent("calc", config=config(), tools=[add], middleware=[Middleware(Passthrough)])
@@ -83,7 +83,7 @@ async def test_ag2_middleware_per_call_with_another_middleware_after_it(
 
 
 async def test_an_agent_without_ag2_middleware_is_ours_beneath_one_with_it(
-    instrument: Callable[[], Telemetry], span_exporter: InMemorySpanExporter, tracer_provider: TracerProvider
+    instrument: InstrumentAG2, span_exporter: InMemorySpanExporter, tracer_provider: TracerProvider
 ) -> None:
     instrument()
     helper = Agent("helper", config=scripted("done"))
@@ -128,7 +128,7 @@ def exception_events(span: ReadableSpan) -> list[str]:
 
 
 async def test_ag2_middleware_spans_carry_what_ours_adds(
-    instrument: Callable[[], Telemetry], span_exporter: InMemorySpanExporter, tracer_provider: TracerProvider
+    instrument: InstrumentAG2, span_exporter: InMemorySpanExporter, tracer_provider: TracerProvider
 ) -> None:
     instrument()
     own = TelemetryMiddleware(tracer_provider=tracer_provider, agent_name="calc", capture_content=False)
@@ -161,7 +161,7 @@ async def test_ag2_middleware_spans_carry_what_ours_adds(
 
 
 async def test_ag2_middleware_spans_of_a_failed_llm_call_carry_its_error_type(
-    instrument: Callable[[], Telemetry], span_exporter: InMemorySpanExporter, tracer_provider: TracerProvider
+    instrument: InstrumentAG2, span_exporter: InMemorySpanExporter, tracer_provider: TracerProvider
 ) -> None:
     instrument()
     own = TelemetryMiddleware(tracer_provider=tracer_provider, agent_name="calc", capture_content=False)
@@ -186,22 +186,17 @@ def participant(name: str, tracer_provider: TracerProvider, *turns: object) -> A
 
 
 async def test_a_hub_and_agents_traced_by_ag2_too_make_one_trace_per_run(
-    instrument: Callable[[], Telemetry], span_exporter: InMemorySpanExporter, tracer_provider: TracerProvider
+    network_instrumented: AG2Instrumentor, span_exporter: InMemorySpanExporter, tracer_provider: TracerProvider
 ) -> None:
-    patches = apply_network_patches(instrument())
-    try:
-        async with local_hub(tracer_provider=tracer_provider) as (_, client):
-            alice = await client.register(participant("alice", tracer_provider))
-            await client.register(participant("bob", tracer_provider, "Forty-two.", "Seven."))
-            runs = []
-            for question in ("What is the answer?", "And the other one?"):
-                channel = await alice.open(type="consulting", target="bob")
-                await channel.send(question)
-                runs.append(await settled(span_exporter, counts(2, 1)))
-                span_exporter.clear()
-    finally:
-        for patch in patches:
-            patch.remove()
+    async with local_hub(tracer_provider=tracer_provider) as (_, client):
+        alice = await client.register(participant("alice", tracer_provider))
+        await client.register(participant("bob", tracer_provider, "Forty-two.", "Seven."))
+        runs = []
+        for question in ("What is the answer?", "And the other one?"):
+            channel = await alice.open(type="consulting", target="bob")
+            await channel.send(question)
+            runs.append(await settled(span_exporter, counts(2, 1)))
+            span_exporter.clear()
 
     for spans in runs:
         question, reply = envelopes(spans)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 
 import pytest
 from ag2 import Agent, tool
@@ -11,7 +10,7 @@ from ag2.events import ToolCallEvent
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from opentelemetry_instrumentation_ag2.spans import Telemetry
+from tests.support.fixtures import InstrumentAG2
 from tests.v1.helpers import by_name, one, scripted
 
 pytestmark = pytest.mark.timeout(30)
@@ -44,7 +43,7 @@ async def ask_weather() -> None:
 
 
 async def test_no_content_by_default(
-    instrument: Callable[[], Telemetry],
+    instrument: InstrumentAG2,
     span_exporter: InMemorySpanExporter,
     log_exporter: InMemoryLogRecordExporter,
 ) -> None:
@@ -59,7 +58,7 @@ async def test_no_content_by_default(
 
 
 async def test_span_only_puts_content_on_spans(
-    instrument: Callable[[], Telemetry],
+    instrument: InstrumentAG2,
     span_exporter: InMemorySpanExporter,
     log_exporter: InMemoryLogRecordExporter,
     monkeypatch: pytest.MonkeyPatch,
@@ -98,7 +97,7 @@ async def test_span_only_puts_content_on_spans(
 
 
 async def test_event_only_puts_content_in_events_not_spans(
-    instrument: Callable[[], Telemetry],
+    instrument: InstrumentAG2,
     span_exporter: InMemorySpanExporter,
     log_exporter: InMemoryLogRecordExporter,
     monkeypatch: pytest.MonkeyPatch,

@@ -22,6 +22,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
+from tests.support.fixtures import Traced
 from tests.v1.helpers import is_child
 from tests.v1.openai_server import HOST, ScriptedOpenAI, serve
 
@@ -55,7 +56,7 @@ def chats(spans: list[ReadableSpan] | tuple[ReadableSpan, ...]) -> list[Readable
 
 
 async def test_compaction_calls_are_chat_spans_and_each_turn_counts_what_ag2_counts(
-    instrumented: None, span_exporter: InMemorySpanExporter, http_client: Any
+    instrumented: Traced, span_exporter: InMemorySpanExporter, http_client: Any
 ) -> None:
     server = ScriptedOpenAI(*(f"reply {n}" for n in range(1, 10)))
     with serve(server.app) as base_url:
@@ -119,7 +120,7 @@ async def test_compaction_calls_are_chat_spans_and_each_turn_counts_what_ag2_cou
 
 
 async def test_a_continuation_with_another_config_names_the_model_it_calls(
-    instrumented: None, span_exporter: InMemorySpanExporter, http_client: Any
+    instrumented: Traced, span_exporter: InMemorySpanExporter, http_client: Any
 ) -> None:
     first, second = ScriptedOpenAI("hi", "still here"), ScriptedOpenAI("more", "and more")
     with serve(first.app) as first_url, serve(second.app) as second_url:

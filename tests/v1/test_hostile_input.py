@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-
 import pytest
 from ag2 import Agent, Context, tool
 from ag2.a2a import A2AConfig
 from ag2.events import ToolCallEvent
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from opentelemetry_instrumentation_ag2 import AG2Instrumentor
+from tests.support.fixtures import Traced
 from tests.support.hostile import DEEPLY_NESTED_BODY, UNENCODABLE_NAME, UnprintableError, answer, otlp_payload
-from tests.v1.a2a_support import EchoConfig, OpenSpans, serve_agent
+from tests.v1.a2a_support import EchoConfig, serve_agent
 from tests.v1.helpers import FailingConfig, by_name, one, scripted
 
 pytestmark = pytest.mark.timeout(60)
@@ -23,49 +18,22 @@ pytestmark = pytest.mark.timeout(60)
 UNPRINTABLE_TYPE = f"{UnprintableError.__module__}.UnprintableError"
 
 
-class Instrumented:
-    """``AG2Instrumentor().instrument()`` with the test provider; the spans once every started one has ended."""
-
-    def __init__(self, provider: TracerProvider, exporter: InMemorySpanExporter) -> None:
-        self._exporter = exporter
-        self._open = OpenSpans()
-        provider.add_span_processor(self._open)
-        self.instrumentor = AG2Instrumentor()
-        self.instrumentor.instrument(tracer_provider=provider)
-
-    def spans(self, timeout: float = 15) -> tuple[ReadableSpan, ...]:
-        deadline = time.monotonic() + timeout
-        while self._open.open and time.monotonic() < deadline:
-            time.sleep(0.01)  # servers end their spans just after answering
-        assert not self._open.open, f"spans never ended: {sorted(self._open.open.values())}"
-        return self._exporter.get_finished_spans()
-
-
-@pytest.fixture
-def instrumented(tracer_provider: TracerProvider, span_exporter: InMemorySpanExporter) -> Iterator[Instrumented]:
-    traced = Instrumented(tracer_provider, span_exporter)
-    yield traced
-    traced.instrumentor.uninstrument()
-
-
 @pytest.mark.parametrize(("transport", "path"), [("rest", "message:send"), ("jsonrpc", "")])
-def test_a_deeply_nested_body_gets_the_same_answer_as_uninstrumented(
-    tracer_provider: TracerProvider, span_exporter: InMemorySpanExporter, transport: str, path: str
-) -> None:
+def test_a_deeply_nested_body_gets_the_same_answer_as_uninstrumented(traced: Traced, transport: str, path: str) -> None:
     with serve_agent(Agent("tech_agent", config=EchoConfig()), transport) as url:
         uninstrumented = answer(url, DEEPLY_NESTED_BODY, path)
-        traced = Instrumented(tracer_provider, span_exporter)
+        traced()
         try:
             instrumented = answer(url, DEEPLY_NESTED_BODY, path)
         finally:
-            traced.instrumentor.uninstrument()
+            traced.uninstrument()
     assert instrumented == uninstrumented
     assert uninstrumented[0] < 500
     execution = one(traced.spans(), "a2a-execution")
     assert execution.attributes["http.response.status_code"] == uninstrumented[0]
 
 
-async def test_an_llm_error_whose_message_cannot_be_read_is_recorded(instrumented: Instrumented) -> None:
+async def test_an_llm_error_whose_message_cannot_be_read_is_recorded(instrumented: Traced) -> None:
     error = UnprintableError()
     with pytest.raises(UnprintableError) as raised:
         await Agent("fragile", config=FailingConfig(error)).ask("hello")
@@ -83,7 +51,7 @@ async def unprintable() -> str:
     raise UnprintableError()
 
 
-async def test_a_tool_error_whose_message_cannot_be_read_is_recorded(instrumented: Instrumented) -> None:
+async def test_a_tool_error_whose_message_cannot_be_read_is_recorded(instrumented: Traced) -> None:
     config = scripted(ToolCallEvent(name="unprintable", arguments="{}", id="c-1"), "Sorry.")
     await Agent("clerk", config=config, tools=[unprintable]).ask("go")
     failed = one(instrumented.spans(), "execute_tool unprintable")
@@ -92,7 +60,7 @@ async def test_a_tool_error_whose_message_cannot_be_read_is_recorded(instrumente
 
 
 async def test_a_served_agent_failing_with_an_unreadable_message_marks_its_request_failed(
-    instrumented: Instrumented,
+    instrumented: Traced,
 ) -> None:
     served = Agent("tech_agent", config=FailingConfig(UnprintableError()))
     with serve_agent(served) as url, pytest.raises(Exception) as raised:
@@ -110,7 +78,7 @@ async def test_a_served_agent_failing_with_an_unreadable_message_marks_its_reque
     assert served_chat.attributes["error.type"] == UNPRINTABLE_TYPE
 
 
-async def test_an_unencodable_agent_name_loses_no_span_in_otlp(instrumented: Instrumented) -> None:
+async def test_an_unencodable_agent_name_loses_no_span_in_otlp(instrumented: Traced) -> None:
     await Agent(UNENCODABLE_NAME, config=scripted("Hi!")).ask("hello")
     await Agent("helper", config=scripted("Hi!")).ask("hello")
     spans = instrumented.spans()
@@ -124,7 +92,7 @@ async def confirm(ctx: Context) -> str:
     return await ctx.input("Ship it?")
 
 
-async def test_an_agent_without_a_name_gives_the_operation_alone_as_span_name(instrumented: Instrumented) -> None:
+async def test_an_agent_without_a_name_gives_the_operation_alone_as_span_name(instrumented: Traced) -> None:
     config = scripted(ToolCallEvent(name="confirm", arguments="{}", id="c-1"), "Shipped.")
     await Agent("", config=config, tools=[confirm], hitl_hook=lambda request: "yes").ask("ship")
     names = {span.name for span in instrumented.spans()}

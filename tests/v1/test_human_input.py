@@ -10,7 +10,8 @@ from ag2.events import ToolCallEvent
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
-from opentelemetry_instrumentation_ag2.spans import Telemetry, fq_exception_type
+from opentelemetry_instrumentation_ag2.spans import fq_exception_type
+from tests.support.fixtures import InstrumentAG2
 from tests.v1.helpers import is_child, one, scripted
 
 pytestmark = pytest.mark.timeout(30)
@@ -33,7 +34,7 @@ def agent_asking(hook: Callable[..., str]) -> Agent:
 
 
 async def test_human_input_span_nests_under_the_tool_that_asked(
-    instrument: Callable[[], Telemetry], span_exporter: InMemorySpanExporter
+    instrument: InstrumentAG2, span_exporter: InMemorySpanExporter
 ) -> None:
     instrument()
 
@@ -53,7 +54,7 @@ async def test_human_input_span_nests_under_the_tool_that_asked(
 
 
 async def test_human_input_content_is_captured_only_when_asked(
-    instrument: Callable[[], Telemetry], span_exporter: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch
+    instrument: InstrumentAG2, span_exporter: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "SPAN_ONLY")
     instrument()
@@ -66,7 +67,7 @@ async def test_human_input_content_is_captured_only_when_asked(
 
 
 async def test_a_failing_human_channel_fails_its_span(
-    instrument: Callable[[], Telemetry], span_exporter: InMemorySpanExporter
+    instrument: InstrumentAG2, span_exporter: InMemorySpanExporter
 ) -> None:
     instrument()
 

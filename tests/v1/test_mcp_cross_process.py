@@ -16,9 +16,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.otlp_receiver import children
+from tests.support.otlp_receiver import ReceivedSpan, TraceReceiver, children
+from tests.support.processes import RunningProcess, instrumented_module, otlp_env
 from tests.v1.mcp_server_app import WEATHER_DESCRIPTION
-from tests.v1.otlp_support import ReceivedSpan, RunningProcess, TraceReceiver, instrumented, instrumented_env
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -30,25 +30,19 @@ MCP_SDK_TRACES = importlib.util.find_spec("mcp.shared._otel") is not None
 
 
 @pytest.fixture(scope="module")
-def receiver() -> Iterator[TraceReceiver]:
-    with TraceReceiver() as receiving:
-        yield receiving
-
-
-@pytest.fixture(scope="module")
 def http_server(receiver: TraceReceiver) -> Iterator[str]:
     """The MCP server's streamable HTTP URL, its process under ``opentelemetry-instrument``."""
-    env = instrumented_env("weather-service-http", receiver.grpc_endpoint)
-    with RunningProcess(instrumented("tests.v1.mcp_server_app", "http"), env) as server:
+    env = otlp_env("weather-service-http", receiver.grpc_endpoint, httpx_spans=True)
+    with RunningProcess(instrumented_module("tests.v1.mcp_server_app", "http"), env) as server:
         yield server.wait_for_line("READY ")
         server.finish()
 
 
 def ask(receiver: TraceReceiver, app: str, server: str, *args: str, capture: str = "NO_CONTENT") -> list[ReceivedSpan]:
     """Run the asking app as service ``app``; the spans of ``app`` and ``server`` once the tool call's arrived."""
-    env = instrumented_env(app, receiver.grpc_endpoint)
+    env = otlp_env(app, receiver.grpc_endpoint, httpx_spans=True)
     env["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"] = capture
-    with RunningProcess(instrumented("tests.v1.mcp_app", *args), env) as process:
+    with RunningProcess(instrumented_module("tests.v1.mcp_app", *args), env) as process:
         assert "REPLY: Sunny in Paris." in process.finish()
 
     def ours(spans: list[ReceivedSpan]) -> list[ReceivedSpan]:

@@ -31,9 +31,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from tests.support.hostile import A_TRACE_ID, MALFORMED_TRACEPARENTS
-from tests.support.otlp_receiver import children, subtree
+from tests.support.otlp_receiver import ReceivedSpan, TraceReceiver, children, subtree
+from tests.support.processes import RunningProcess, instrumented_module, otlp_env
 from tests.v1.mcp_served_agent_app import AGENT, ANSWER, TOOL
-from tests.v1.otlp_support import ReceivedSpan, RunningProcess, TraceReceiver, instrumented, instrumented_env
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -49,15 +49,9 @@ REQUEST_SCOPE = MCP_SCOPE if MCP_SDK_TRACES else OUR_SCOPE
 """Who makes the server's span of a request: the mcp SDK from 2.0, this package before."""
 
 
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[TraceReceiver]:
-    with TraceReceiver() as receiving:
-        yield receiving
-
-
 def served_agent(env: dict[str, str], *, traced: bool) -> Iterator[str]:
     """The app's MCP URL, its process under ``opentelemetry-instrument`` when ``traced``; ends it cleanly."""
-    command = instrumented(APP_MODULE) if traced else [sys.executable, "-m", APP_MODULE]
+    command = instrumented_module(APP_MODULE) if traced else [sys.executable, "-m", APP_MODULE]
     with RunningProcess(command, env) as process:
         yield process.wait_for_line("READY ")
         process.finish()
@@ -66,13 +60,13 @@ def served_agent(env: dict[str, str], *, traced: bool) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def server(receiver: TraceReceiver) -> Iterator[str]:
     """The served agent under ``opentelemetry-instrument``, exporting to the receiver."""
-    yield from served_agent(instrumented_env(SERVICE, receiver.grpc_endpoint), traced=True)
+    yield from served_agent(otlp_env(SERVICE, receiver.grpc_endpoint, httpx_spans=True), traced=True)
 
 
 @pytest.fixture(scope="module")
 def untraced_server() -> Iterator[str]:
     """The same app in a process with no instrumentation at all."""
-    yield from served_agent(instrumented_env("untraced", "http://127.0.0.1:9"), traced=False)
+    yield from served_agent(otlp_env("untraced", "http://127.0.0.1:9"), traced=False)
 
 
 @pytest.fixture

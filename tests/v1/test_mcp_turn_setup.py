@@ -19,7 +19,7 @@ from opentelemetry.trace import StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from opentelemetry_instrumentation_ag2.meta_context import with_meta_context
-from opentelemetry_instrumentation_ag2.spans import Telemetry
+from tests.support.fixtures import InstrumentAG2
 from tests.v1.helpers import by_name, is_child, one, scripted
 
 pytestmark = pytest.mark.timeout(30)
@@ -65,7 +65,7 @@ def weather_agent(toolkit: Toolkit) -> Agent:
 
 
 async def test_the_discovery_of_each_turn_is_beneath_its_turn_ask_or_continuation(
-    instrument: Callable[[], Telemetry],
+    instrument: InstrumentAG2,
     span_exporter: InMemorySpanExporter,
     toolkit: Callable[..., DiscoveringToolkit],
 ) -> None:
@@ -87,7 +87,7 @@ async def test_the_discovery_of_each_turn_is_beneath_its_turn_ask_or_continuatio
 
 
 async def test_a_turn_whose_discovery_fails_is_a_failed_turn_and_the_exception_passes_unchanged(
-    instrument: Callable[[], Telemetry],
+    instrument: InstrumentAG2,
     span_exporter: InMemorySpanExporter,
     toolkit: Callable[..., DiscoveringToolkit],
 ) -> None:
@@ -108,7 +108,7 @@ async def test_a_turn_whose_discovery_fails_is_a_failed_turn_and_the_exception_p
 
 
 async def test_a_run_left_undriven_ends_its_turn_and_leaves_the_callers_context_alone(
-    instrument: Callable[[], Telemetry],
+    instrument: InstrumentAG2,
     span_exporter: InMemorySpanExporter,
     toolkit: Callable[..., DiscoveringToolkit],
 ) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.v1.otlp_support import ReceivedSpan, RunningProcess, TraceReceiver, instrumented, instrumented_env
+from tests.support.otlp_receiver import ReceivedSpan, TraceReceiver
+from tests.support.processes import RunningProcess, instrumented_module, otlp_env
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -25,12 +26,12 @@ def complete(spans: list[ReceivedSpan]) -> bool:
 
 def test_a_participant_in_another_process_joins_the_hubs_trace():
     with TraceReceiver() as receiver:
-        hub_env = instrumented_env("hub-service", receiver.grpc_endpoint)
-        participant_env = instrumented_env("participant-service", receiver.grpc_endpoint)
-        with RunningProcess(instrumented("tests.v1.network_hub_app"), hub_env) as hub:
+        hub_env = otlp_env("hub-service", receiver.grpc_endpoint, httpx_spans=True)
+        participant_env = otlp_env("participant-service", receiver.grpc_endpoint, httpx_spans=True)
+        with RunningProcess(instrumented_module("tests.v1.network_hub_app"), hub_env) as hub:
             url = hub.wait_for_line("READY ")
             assert url.startswith("ws://127.0.0.1:")
-            with RunningProcess(instrumented("tests.v1.network_participant_app", url), participant_env) as bob:
+            with RunningProcess(instrumented_module("tests.v1.network_participant_app", url), participant_env) as bob:
                 bob.wait_for_line("READY bob")
                 assert hub.wait_for_line("ANSWER ") == "Forty-two."
                 bob.finish()

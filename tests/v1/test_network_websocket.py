@@ -4,13 +4,12 @@ trace on the hub's side."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import MethodType
 from typing import Any
 
 import pytest
-from ag2 import Agent
 from ag2.network import EV_TEXT, HubClient
 from ag2.network.transport import WsLink, serve_ws
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -19,28 +18,9 @@ from opentelemetry_instrumentation_ag2.patching import original_function
 from opentelemetry_instrumentation_ag2.v1.network import HUB_MODULE
 from opentelemetry_instrumentation_ag2.v1.network_context import TRACE_CONTEXT_PARAM
 from tests.v1.helpers import is_child, one
-from tests.v1.network_support import (
-    CAUSATION_ID,
-    ENVELOPE_ID,
-    TakeTurns,
-    apply_network_patches,
-    check_one_causal_trace,
-    counts,
-    envelopes,
-    local_hub,
-    sender,
-    settled,
-)
+from tests.v1.network_support import bob_consulted, counts, envelopes, local_hub, question_and_reply, settled
 
 pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture
-def patches(instrument) -> Iterator[None]:
-    applied = apply_network_patches(instrument())
-    yield
-    for patch in applied:
-        patch.remove()
 
 
 @asynccontextmanager
@@ -66,31 +46,24 @@ async def consulting_over_websocket(
         port = server.sockets[0].getsockname()[1]
         remote = HubClient(WsLink(f"ws://127.0.0.1:{port}"))
         try:
-            bob = await remote.register(Agent("bob", "Answer.", config=TakeTurns("Forty-two.")))
-            alice = await local.register(Agent("alice", "Ask.", config=TakeTurns()))
-            channel = await alice.open(type="consulting", target="bob")
-            await channel.send("What is the answer?")
-            yield await alice.wait_for_channel_event(
-                channel_id=channel.channel_id, predicate=lambda e: e.sender_id == bob.agent_id, timeout=15
-            )
+            _, answer = await bob_consulted(local, "What is the answer?", "Forty-two.", bob_client=remote)
+            yield answer
         finally:
             await remote.close()
 
 
-async def test_a_websocket_participant_answers_in_the_same_trace(patches, span_exporter: InMemorySpanExporter):
+async def test_a_websocket_participant_answers_in_the_same_trace(
+    network_instrumented, span_exporter: InMemorySpanExporter
+):
     async with consulting_over_websocket() as answer:
         spans = await settled(span_exporter, counts(2, 1))
 
     assert answer.event_data == {"text": "Forty-two."}
-    check_one_causal_trace(spans, "alice")
-    question, reply = envelopes(spans)
-    turn = one(spans, "invoke_agent bob")
-    assert is_child(turn, question) and is_child(reply, question)
-    assert (sender(reply), reply.attributes[CAUSATION_ID]) == ("bob", question.attributes[ENVELOPE_ID])
+    question_and_reply(spans)
 
 
 async def test_a_hub_without_our_patch_ignores_the_trace_context_a_participant_sends(
-    patches, span_exporter: InMemorySpanExporter
+    network_instrumented, span_exporter: InMemorySpanExporter
 ):
     requests: list[dict[str, Any]] = []
     async with consulting_over_websocket(requests, hub_patched=False) as answer:
@@ -104,7 +77,9 @@ async def test_a_hub_without_our_patch_ignores_the_trace_context_a_participant_s
     assert reply.parent is None, "without the hub's side the reply starts a trace of its own"
 
 
-async def test_the_hub_takes_the_trace_context_off_the_request(patches, span_exporter: InMemorySpanExporter):
+async def test_the_hub_takes_the_trace_context_off_the_request(
+    network_instrumented, span_exporter: InMemorySpanExporter
+):
     requests: list[dict[str, Any]] = []
     async with consulting_over_websocket(requests) as answer:
         await settled(span_exporter, counts(2, 1))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 from ag2 import Agent
 from ag2.config import OpenAIConfig
@@ -11,7 +9,7 @@ from openai import DefaultAsyncHttpxClient
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from opentelemetry_instrumentation_ag2.spans import Telemetry
+from tests.support.fixtures import InstrumentAG2
 from tests.v1.helpers import REPORTS_RESPONSE_ID, by_name, is_child
 from tests.v1.openai_server import ScriptedOpenAI, serve
 
@@ -20,7 +18,7 @@ pytestmark = pytest.mark.timeout(60)
 
 @pytest.mark.parametrize("streaming", [False, True], ids=["completion", "streaming"])
 async def test_openai_client_calls_are_chat_spans(
-    instrument: Callable[[], Telemetry], span_exporter: InMemorySpanExporter, streaming: bool
+    instrument: InstrumentAG2, span_exporter: InMemorySpanExporter, streaming: bool
 ) -> None:
     model = ScriptedOpenAI("Hello there, traveller.", "Goodbye now.")
     instrument()
@@ -73,7 +71,7 @@ async def test_openai_client_calls_are_chat_spans(
 
 
 async def test_with_openai_v2_on_each_llm_call_has_one_span_and_the_turn_still_counts_its_tokens(
-    instrument: Callable[[], Telemetry], span_exporter: InMemorySpanExporter, tracer_provider
+    instrument: InstrumentAG2, span_exporter: InMemorySpanExporter, tracer_provider
 ) -> None:
     from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
 
@@ -102,7 +100,7 @@ async def test_with_openai_v2_on_each_llm_call_has_one_span_and_the_turn_still_c
 
 
 async def test_a_config_without_base_url_names_the_endpoint_the_openai_sdk_reaches(
-    instrument: Callable[[], Telemetry], span_exporter: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch
+    instrument: InstrumentAG2, span_exporter: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     model = ScriptedOpenAI("Hello there, traveller.")
     instrument()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 import pytest
 from ag2 import Agent, tool
@@ -13,16 +12,16 @@ from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
-from opentelemetry_instrumentation_ag2.spans import Telemetry
 from opentelemetry_instrumentation_ag2.v1 import agents as v1_agents
 from opentelemetry_instrumentation_ag2.v1 import llm as v1_llm
+from tests.support.fixtures import InstrumentAG2
 from tests.v1.helpers import by_name, one, scripted
 
 pytestmark = pytest.mark.timeout(30)
 
 
 async def test_a_telemetry_failure_never_reaches_the_app(
-    instrument: Callable[[], Telemetry], span_exporter: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch
+    instrument: InstrumentAG2, span_exporter: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def broken(*args: object) -> None:
         raise RuntimeError("telemetry bug")
@@ -41,7 +40,7 @@ async def test_a_telemetry_failure_never_reaches_the_app(
 
 
 async def test_cancelling_a_running_ask_ends_every_span(
-    instrument: Callable[[], Telemetry], span_exporter: InMemorySpanExporter
+    instrument: InstrumentAG2, span_exporter: InMemorySpanExporter
 ) -> None:
     instrument()
     started = asyncio.Event()
@@ -72,7 +71,7 @@ async def test_cancelling_a_running_ask_ends_every_span(
 
 
 async def test_leaving_a_run_block_early_ends_its_spans(
-    instrument: Callable[[], Telemetry], span_exporter: InMemorySpanExporter
+    instrument: InstrumentAG2, span_exporter: InMemorySpanExporter
 ) -> None:
     instrument()
     started = asyncio.Event()
@@ -95,7 +94,7 @@ async def test_leaving_a_run_block_early_ends_its_spans(
 
 
 async def test_suppressed_instrumentation_makes_no_spans(
-    instrument: Callable[[], Telemetry], span_exporter: InMemorySpanExporter
+    instrument: InstrumentAG2, span_exporter: InMemorySpanExporter
 ) -> None:
     instrument()
 
@@ -106,11 +105,11 @@ async def test_suppressed_instrumentation_makes_no_spans(
     assert span_exporter.get_finished_spans() == ()
 
 
-async def test_removing_the_patches_restores_ag2_and_stops_spans(
-    instrument: Callable[[], Telemetry], span_exporter: InMemorySpanExporter
+async def test_uninstrumenting_restores_ag2_and_stops_spans(
+    instrument: InstrumentAG2, span_exporter: InMemorySpanExporter
 ) -> None:
     original = AgentClass.__dict__["_turn_scope"]
-    telemetry = instrument()
+    instrumentor = instrument()
     patched = AgentClass.__dict__["_turn_scope"]
     agent = Agent("once", config=scripted("first", "second"))
     reply = await agent.ask("hi")
@@ -118,11 +117,7 @@ async def test_removing_the_patches_restores_ag2_and_stops_spans(
     assert [s.name for s in span_exporter.get_finished_spans()] == ["chat gpt-test", "invoke_agent once"]
     span_exporter.clear()
 
-    from opentelemetry_instrumentation_ag2 import v1
-
-    for patch in v1.patches(telemetry):
-        patch.remove()
-    telemetry.enabled = False
+    instrumentor.uninstrument()
 
     assert AgentClass.__dict__["_turn_scope"] is original
     assert (await reply.ask("again")).body == "second"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 from ag2 import Agent, Toolkit, tool
 from ag2.events import ToolCallEvent
@@ -11,7 +9,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from opentelemetry_instrumentation_ag2.spans import Telemetry
+from tests.support.fixtures import InstrumentAG2
 from tests.v1.helpers import by_name, is_child, one, scripted
 
 pytestmark = pytest.mark.timeout(30)
@@ -38,7 +36,7 @@ def call(name: str, arguments: str = "{}", call_id: str = "call-1") -> ToolCallE
 
 
 async def test_function_tool_span_under_its_turn(
-    instrument: Callable[[], Telemetry], span_exporter: InMemorySpanExporter, metric_reader: InMemoryMetricReader
+    instrument: InstrumentAG2, span_exporter: InMemorySpanExporter, metric_reader: InMemoryMetricReader
 ) -> None:
     instrument()
     agent = Agent("calc", config=scripted(call("add", '{"a": 2, "b": 3}'), "5"), tools=[add])
@@ -76,7 +74,7 @@ async def test_function_tool_span_under_its_turn(
 
 
 async def test_a_failing_tool_records_its_real_exception_while_ag2_carries_on(
-    instrument: Callable[[], Telemetry], span_exporter: InMemorySpanExporter
+    instrument: InstrumentAG2, span_exporter: InMemorySpanExporter
 ) -> None:
     instrument()
     agent = Agent("shop", config=scripted(call("reserve", '{"item": "lamp"}'), "Sorry, no lamps."), tools=[reserve])
@@ -97,7 +95,7 @@ async def test_a_failing_tool_records_its_real_exception_while_ag2_carries_on(
 
 
 async def test_toolkit_tools_are_traced_with_their_descriptions(
-    instrument: Callable[[], Telemetry], span_exporter: InMemorySpanExporter
+    instrument: InstrumentAG2, span_exporter: InMemorySpanExporter
 ) -> None:
     instrument()
     kit = Toolkit(name="math")
@@ -115,7 +113,7 @@ async def test_toolkit_tools_are_traced_with_their_descriptions(
 
 
 async def test_subagent_turns_nest_under_the_delegating_tool(
-    instrument: Callable[[], Telemetry], span_exporter: InMemorySpanExporter
+    instrument: InstrumentAG2, span_exporter: InMemorySpanExporter
 ) -> None:
     instrument()
     researcher = Agent("researcher", config=scripted("Paris is the capital."))

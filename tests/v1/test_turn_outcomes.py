@@ -13,6 +13,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import StatusCode
 
 from opentelemetry_instrumentation_ag2.spans import fq_exception_type
+from tests.support.fixtures import Traced
 from tests.v1.helpers import by_name, is_child, one, scripted
 
 pytestmark = pytest.mark.timeout(30)
@@ -36,7 +37,7 @@ def assert_failed_with(span: Any, error: BaseException) -> None:
 
 
 async def test_a_turn_the_users_middleware_refuses_is_an_error_span(
-    instrumented: None, span_exporter: InMemorySpanExporter
+    instrumented: Traced, span_exporter: InMemorySpanExporter
 ) -> None:
     error = PolicyViolation("blocked by policy")
 
@@ -53,7 +54,7 @@ async def test_a_turn_the_users_middleware_refuses_is_an_error_span(
 
 
 async def test_a_turn_the_users_middleware_fails_after_the_model_answered(
-    instrumented: None, span_exporter: InMemorySpanExporter
+    instrumented: Traced, span_exporter: InMemorySpanExporter
 ) -> None:
     error = PolicyViolation("the answer leaks a secret")
 
@@ -72,7 +73,7 @@ async def test_a_turn_the_users_middleware_fails_after_the_model_answered(
 
 
 async def test_a_turn_the_users_middleware_short_circuits_is_a_span_without_a_model_call(
-    instrumented: None, span_exporter: InMemorySpanExporter
+    instrumented: Traced, span_exporter: InMemorySpanExporter
 ) -> None:
     async def answer_from_cache(self: Any, call_next: Any, event: Any, context: Any) -> Any:
         return ModelResponse(ModelMessage("cached answer"))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 from ag2 import Agent
 from ag2.events import ModelMessage, ModelRequest, ModelResponse, TextInput, Usage
@@ -14,7 +12,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from opentelemetry_instrumentation_ag2.spans import Telemetry
+from tests.support.fixtures import InstrumentAG2
 from tests.v1.helpers import OUR_SCOPE, FailingConfig, by_name, is_child, one, scope_of, scripted
 
 pytestmark = pytest.mark.timeout(30)
@@ -31,7 +29,7 @@ def answer(text: str, prompt_tokens: int, completion_tokens: int) -> ModelRespon
 
 
 async def test_ask_makes_a_turn_span_with_its_llm_call_beneath(
-    instrument: Callable[[], Telemetry], span_exporter: InMemorySpanExporter
+    instrument: InstrumentAG2, span_exporter: InMemorySpanExporter
 ) -> None:
     agent = Agent("helper", "Be brief.", config=scripted(answer("Hi!", 12, 3)))  # built before instrument()
     instrument()
@@ -71,7 +69,7 @@ async def test_ask_makes_a_turn_span_with_its_llm_call_beneath(
 
 
 async def test_continuations_and_runs_share_the_history_conversation_id(
-    instrument: Callable[[], Telemetry], span_exporter: InMemorySpanExporter
+    instrument: InstrumentAG2, span_exporter: InMemorySpanExporter
 ) -> None:
     instrument()
     agent = Agent("helper", config=scripted("one", "two", "three"))
@@ -92,9 +90,7 @@ async def test_continuations_and_runs_share_the_history_conversation_id(
     assert latest.attributes["gen_ai.conversation.id"] == str(other.context.stream.id) != str(first.context.stream.id)
 
 
-async def test_agent_run_and_resume_are_turns(
-    instrument: Callable[[], Telemetry], span_exporter: InMemorySpanExporter
-) -> None:
+async def test_agent_run_and_resume_are_turns(instrument: InstrumentAG2, span_exporter: InMemorySpanExporter) -> None:
     instrument()
     agent = Agent("runner", config=scripted("streamed"))
 
@@ -112,7 +108,7 @@ async def test_agent_run_and_resume_are_turns(
 
 
 async def test_a_failing_llm_call_fails_the_turn_and_the_exception_passes_unchanged(
-    instrument: Callable[[], Telemetry], span_exporter: InMemorySpanExporter
+    instrument: InstrumentAG2, span_exporter: InMemorySpanExporter
 ) -> None:
     instrument()
     error = ConnectionError("provider down")
@@ -132,7 +128,7 @@ async def test_a_failing_llm_call_fails_the_turn_and_the_exception_passes_unchan
 
 
 async def test_metrics_record_turn_and_llm_durations_and_tokens(
-    instrument: Callable[[], Telemetry], metric_reader: InMemoryMetricReader
+    instrument: InstrumentAG2, metric_reader: InMemoryMetricReader
 ) -> None:
     instrument()
     agent = Agent("counter", config=scripted(answer("ok", 7, 2)))
@@ -158,7 +154,7 @@ async def test_metrics_record_turn_and_llm_durations_and_tokens(
 
 
 async def test_a_turn_triggered_by_a_network_envelope_is_its_child(
-    instrument: Callable[[], Telemetry], span_exporter: InMemorySpanExporter, tracer_provider: TracerProvider
+    instrument: InstrumentAG2, span_exporter: InMemorySpanExporter, tracer_provider: TracerProvider
 ) -> None:
     instrument()
     envelope = tracer_provider.get_tracer("hub").start_span("network.envelope conversation.message")

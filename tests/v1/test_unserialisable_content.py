@@ -14,7 +14,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
-from opentelemetry_instrumentation_ag2.spans import Telemetry
+from tests.support.fixtures import InstrumentAG2
 from tests.v1.helpers import by_name, is_child, one, scripted
 
 pytestmark = pytest.mark.timeout(30)
@@ -57,7 +57,7 @@ def value(request: pytest.FixtureRequest) -> Any:
 
 
 @pytest.fixture
-def capture_everything(instrument: Callable[[], Telemetry], monkeypatch: pytest.MonkeyPatch) -> None:
+def capture_everything(instrument: InstrumentAG2, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "SPAN_AND_EVENT")
     instrument()
 

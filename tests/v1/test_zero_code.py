@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.timeout(120)
+from tests.support.processes import ROOT, instrumented_module
 
-ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.timeout(120)
 
 
 def console_spans(output: str) -> list[dict[str, Any]]:
@@ -33,8 +30,6 @@ def console_spans(output: str) -> list[dict[str, Any]]:
 
 
 def run_app(**environment: str) -> tuple[str, list[dict[str, Any]]]:
-    instrument = shutil.which("opentelemetry-instrument", path=os.path.dirname(sys.executable))
-    assert instrument, "opentelemetry-instrument is installed with the test extra"
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("OTEL_")},
         "OTEL_TRACES_EXPORTER": "console",
@@ -44,7 +39,7 @@ def run_app(**environment: str) -> tuple[str, list[dict[str, Any]]]:
         **environment,
     }
     done = subprocess.run(
-        [instrument, sys.executable, "-m", "tests.v1.app"],
+        instrumented_module("tests.v1.app"),
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -1,16 +1,9 @@
-"""The 1.x line's in-memory fixtures, for the util-genai 1.3 environment (tox env ``v1-genai``)."""
+"""The 1.x line's fixtures, for the util-genai 1.3 environment (tox env ``v1-genai``)."""
 
 import pytest
 
 from tests.support.scripted_model import ScriptedLLM
-from tests.v1.conftest import (  # noqa: F401 (fixtures)
-    instrument,
-    log_exporter,
-    metric_reader,
-    no_content_by_default,
-    span_exporter,
-    tracer_provider,
-)
+from tests.v1.conftest import instrument, no_content_by_default  # noqa: F401 (fixtures)
 
 
 @pytest.fixture
