@@ -40,7 +40,7 @@ from opentelemetry_instrumentation_ag2.classic import ClassicLine
 from opentelemetry_instrumentation_ag2.config import Settings
 from opentelemetry_instrumentation_ag2.package import _instruments, _instruments_any
 from opentelemetry_instrumentation_ag2.signals import Signals
-from opentelemetry_instrumentation_ag2.spans import Telemetry
+from opentelemetry_instrumentation_ag2.spans import TracingSession
 from opentelemetry_instrumentation_ag2.v1 import V1Line
 from opentelemetry_instrumentation_ag2.version import __version__
 
@@ -63,7 +63,7 @@ class AG2Instrumentor(BaseInstrumentor):
             return  # a singleton: AG2Instrumentor() hands back the instance that holds the patches
         self._lines = (ClassicLine(), V1Line())
         self._instrumented: list[ClassicLine | V1Line] = []
-        self._telemetry: Telemetry | None = None
+        self._telemetry: TracingSession | None = None
         self._signals: tuple[Any, Any, Signals] | None = None
 
     def instrumentation_dependencies(self) -> Collection[str]:
@@ -80,7 +80,7 @@ class AG2Instrumentor(BaseInstrumentor):
         quiet_a2a_sdk_tracing()  # before anything imports a2a-sdk
         schema_url = Schemas.V1_37_0.value
         tracer = get_tracer(__name__, __version__, kwargs.get("tracer_provider"), schema_url=schema_url)
-        telemetry = Telemetry(
+        telemetry = TracingSession(
             tracer,
             self._signals_for(kwargs.get("meter_provider"), kwargs.get("logger_provider")),
             Settings.from_env(kwargs.get("capture_message_content")),

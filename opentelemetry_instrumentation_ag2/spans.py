@@ -1,6 +1,6 @@
 """Span making: the one place that starts, annotates, fails and ends the instrumentor's spans.
 
-Every patched AG2 callable goes through :meth:`Telemetry.traced`, which turns two small functions into a
+Every patched AG2 callable goes through :meth:`TracingSession.traced`, which turns two small functions into a
 wrapt wrapper: ``describe`` says which span a call makes (or ``None`` for none), ``finish`` reads the
 call's result onto it. The same place records the operation's duration metric and routes message
 content to span attributes and/or a log event, as the capture mode says. Telemetry failures are logged
@@ -145,7 +145,7 @@ class ActiveSpan:
 
     __slots__ = ("_context", "_start", "_started", "_telemetry", "_token", "attributes", "content", "span")
 
-    def __init__(self, telemetry: Telemetry, start: SpanStart, current: context.Context) -> None:
+    def __init__(self, telemetry: TracingSession, start: SpanStart, current: context.Context) -> None:
         parent = start.parent if start.parent is not None and start.adopt is None else current
         conversation_id = start.conversation_id or parent.get(_CONVERSATION_ID)
         if conversation_id:
@@ -263,8 +263,9 @@ class ActiveSpan:
                 end_span(self.span)
 
 
-class Telemetry:
-    """The tracer, signals and settings every wrapper of one ``instrument()`` call shares."""
+class TracingSession:
+    """One ``instrument()`` call's tracing: its tracer, signals and settings, and the span making every wrapper
+    of that call shares; ``uninstrument()`` disables it."""
 
     def __init__(self, tracer: Tracer, signals: Signals, settings: Settings) -> None:
         self.tracer = tracer

@@ -19,7 +19,7 @@ from opentelemetry_instrumentation_ag2.classic.own_tracing import OwnTracingSetA
 from opentelemetry_instrumentation_ag2.classic.reply_swaps import ReplyFunctionSwaps
 from opentelemetry_instrumentation_ag2.classic.tool_failures import ToolFunctions
 from opentelemetry_instrumentation_ag2.patching import Patch, WhenImported
-from opentelemetry_instrumentation_ag2.spans import Telemetry
+from opentelemetry_instrumentation_ag2.spans import TracingSession
 
 IMPORT_NAME = "autogen"
 
@@ -40,7 +40,7 @@ class ClassicLine:
         """Whether this process can import the classic line."""
         return importlib.util.find_spec(IMPORT_NAME) is not None
 
-    def instrument(self, telemetry: Telemetry) -> None:
+    def instrument(self, telemetry: TracingSession) -> None:
         """Apply every patch of the classic line for this telemetry."""
         swaps = self._swaps = ReplyFunctionSwaps()
         agent_spans = AgentSpans(telemetry, swaps, self._tools)

@@ -27,7 +27,7 @@ from opentelemetry_instrumentation_ag2.encodable import encodable_attributes, en
 from opentelemetry_instrumentation_ag2.endpoints import url_port
 from opentelemetry_instrumentation_ag2.patching import Patch
 from opentelemetry_instrumentation_ag2.signals import Measure
-from opentelemetry_instrumentation_ag2.spans import ActiveSpan, SpanStart, Telemetry
+from opentelemetry_instrumentation_ag2.spans import ActiveSpan, SpanStart, TracingSession
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ CLIENT_MODULE = modules.A2A_CLIENT
 class RemoteAgentSpans:
     """Describes and finishes the CLIENT span of a remote agent call."""
 
-    def __init__(self, telemetry: Telemetry) -> None:
+    def __init__(self, telemetry: TracingSession) -> None:
         self.telemetry = telemetry
 
     def remote_call(self, agent: Any, args: tuple, kwargs: dict) -> SpanStart:
@@ -127,7 +127,7 @@ def _note_task(span: trace.Span, task: Any, noted: TaskNote | None) -> TaskNote 
         return noted
 
 
-def a2a_client_patches(telemetry: Telemetry, swaps: ReplyFunctionSwaps) -> list[Patch]:
+def a2a_client_patches(telemetry: TracingSession, swaps: ReplyFunctionSwaps) -> list[Patch]:
     """The A2A client patches, or none when ``autogen.a2a`` is not importable."""
     try:
         from autogen.a2a.client import A2aRemoteAgent

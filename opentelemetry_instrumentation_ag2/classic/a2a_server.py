@@ -27,7 +27,7 @@ from opentelemetry_instrumentation_ag2.encodable import encodable_text
 from opentelemetry_instrumentation_ag2.http_exchange import json_rpc_request, note_json_rpc_method, observed
 from opentelemetry_instrumentation_ag2.patching import Patch
 from opentelemetry_instrumentation_ag2.server_span import http_server_attributes, server_span_placement
-from opentelemetry_instrumentation_ag2.spans import STARTED_SPAN, SpanStart, Telemetry, record_exception
+from opentelemetry_instrumentation_ag2.spans import STARTED_SPAN, SpanStart, TracingSession, record_exception
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ _SERVER_SPAN = context.create_key("ag2-a2a-server-span")
 class _CurrentSession:
     """The telemetry of the current ``instrument()`` session, which every app's middleware traces for."""
 
-    telemetry: Telemetry | None = None
+    telemetry: TracingSession | None = None
 
 
 def _route(app: Any, scope: dict) -> str | None:
@@ -91,7 +91,7 @@ class A2AServerMiddleware:
 class ServedAgentSpans:
     """The served agent's ``conversation`` and ``invoke_agent`` spans around ``AutogenAgentExecutor.execute``."""
 
-    def __init__(self, telemetry: Telemetry, agent_spans: AgentSpans) -> None:
+    def __init__(self, telemetry: TracingSession, agent_spans: AgentSpans) -> None:
         self.telemetry = telemetry
         self.agent_spans = agent_spans
 
@@ -183,7 +183,7 @@ def _is_opentelemetry(cls: Any) -> bool:
     return getattr(cls, "__module__", "").startswith("opentelemetry.instrumentation.")
 
 
-def a2a_server_patches(telemetry: Telemetry, agent_spans: AgentSpans) -> list[Patch]:
+def a2a_server_patches(telemetry: TracingSession, agent_spans: AgentSpans) -> list[Patch]:
     """The A2A server patches, or none when ``autogen.a2a`` is not importable."""
     try:
         import autogen.a2a  # noqa: F401

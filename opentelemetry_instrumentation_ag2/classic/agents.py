@@ -15,7 +15,7 @@ from opentelemetry_instrumentation_ag2.content import as_text, messages_json, ou
 from opentelemetry_instrumentation_ag2.model_request import provider_name
 from opentelemetry_instrumentation_ag2.patching import Patch
 from opentelemetry_instrumentation_ag2.signals import Measure
-from opentelemetry_instrumentation_ag2.spans import ActiveSpan, SpanStart, Telemetry, current_agent
+from opentelemetry_instrumentation_ag2.spans import ActiveSpan, SpanStart, TracingSession, current_agent
 from opentelemetry_instrumentation_ag2.usage import USAGE, new_usage
 
 AGENT_MODULE = modules.CONVERSABLE_AGENT
@@ -47,7 +47,7 @@ def _arg(args: tuple, kwargs: dict, index: int, name: str, default: Any = None) 
 class AgentSpans:
     """Describes and finishes the spans of ``ConversableAgent`` methods."""
 
-    def __init__(self, telemetry: Telemetry, swaps: ReplyFunctionSwaps, tools: ToolFunctions) -> None:
+    def __init__(self, telemetry: TracingSession, swaps: ReplyFunctionSwaps, tools: ToolFunctions) -> None:
         self.telemetry = telemetry
         self.swaps = swaps
         self.tools = tools

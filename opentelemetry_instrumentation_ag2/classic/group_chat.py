@@ -25,7 +25,7 @@ from opentelemetry_instrumentation_ag2.spans import (
     STARTED_SPAN,
     ActiveSpan,
     SpanStart,
-    Telemetry,
+    TracingSession,
     current_conversation_span,
 )
 
@@ -78,7 +78,7 @@ class GroupChatSpans:
 
     def __init__(
         self,
-        telemetry: Telemetry,
+        telemetry: TracingSession,
         agent_spans: AgentSpans,
         own_tracing: OwnTracingSetAside,
         no_speaker: tuple[type[BaseException], ...],
@@ -167,7 +167,7 @@ class GroupChatSpans:
 
 
 def group_chat_patches(
-    telemetry: Telemetry, agent_spans: AgentSpans, swaps: ReplyFunctionSwaps, own_tracing: OwnTracingSetAside
+    telemetry: TracingSession, agent_spans: AgentSpans, swaps: ReplyFunctionSwaps, own_tracing: OwnTracingSetAside
 ) -> list[Patch]:
     """The group-chat patches (and the reply-function swap for managers built before ``instrument()``)."""
     from autogen.agentchat.groupchat import GroupChatManager

@@ -35,7 +35,7 @@ from opentelemetry_instrumentation_ag2.genai_interop import inference_scope, ope
 from opentelemetry_instrumentation_ag2.model_request import provider_name
 from opentelemetry_instrumentation_ag2.patching import Patch
 from opentelemetry_instrumentation_ag2.signals import Measure
-from opentelemetry_instrumentation_ag2.spans import ActiveSpan, SpanStart, Telemetry
+from opentelemetry_instrumentation_ag2.spans import ActiveSpan, SpanStart, TracingSession
 from opentelemetry_instrumentation_ag2.usage import current_usage
 
 logger = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ class LLMCall(NamedTuple):
 class LLMSpans:
     """Describes and finishes ``chat {model}`` spans."""
 
-    def __init__(self, telemetry: Telemetry) -> None:
+    def __init__(self, telemetry: TracingSession) -> None:
         self.telemetry = telemetry
         self._entry_attributes: weakref.WeakKeyDictionary[Any, dict[int, dict[str, Any]]] = weakref.WeakKeyDictionary()
 
@@ -202,7 +202,7 @@ def _choices_json(choices: Any) -> str | None:
     )
 
 
-def llm_patches(telemetry: Telemetry) -> list[Patch]:
+def llm_patches(telemetry: TracingSession) -> list[Patch]:
     """The patch that traces every LLM call AG2 makes."""
     spans = LLMSpans(telemetry)
     traced = telemetry.traced(spans.chat, spans.response)

@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from opentelemetry_instrumentation_ag2.patching import Patch, WhenImported
-from opentelemetry_instrumentation_ag2.spans import Telemetry
+from opentelemetry_instrumentation_ag2.spans import TracingSession
 from opentelemetry_instrumentation_ag2.v1.network import NETWORK_MODULE, network_patches
 
 logger = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ MCP_1_SERVER_MODULE = "mcp.server.lowlevel.server"
 """The mcp SDK 1.x server, which carries no trace context of its own (see :mod:`.mcp`)."""
 
 
-def patches(telemetry: Telemetry) -> list[Patch]:
+def patches(telemetry: TracingSession) -> list[Patch]:
     """Every class-level patch that traces AG2 1.x, for ``Patch.apply()`` / ``Patch.remove()``.
 
     ``Agent._turn_scope``, which every turn opens, gets our middleware appended and its ``drive`` wrapped
@@ -57,7 +57,7 @@ def patches(telemetry: Telemetry) -> list[Patch]:
     ]
 
 
-def a2a_patches(telemetry: Telemetry) -> list[Patch]:
+def a2a_patches(telemetry: TracingSession) -> list[Patch]:
     """The A2A patches of the 1.x line, client and server (see :mod:`.a2a_client`, :mod:`.a2a_server`)."""
     from opentelemetry_instrumentation_ag2.v1.a2a_client import a2a_client_patches
     from opentelemetry_instrumentation_ag2.v1.a2a_server import a2a_server_patches
@@ -65,28 +65,28 @@ def a2a_patches(telemetry: Telemetry) -> list[Patch]:
     return [*a2a_client_patches(telemetry), *a2a_server_patches(telemetry)]
 
 
-def ag_ui_patches(telemetry: Telemetry) -> list[Patch]:
+def ag_ui_patches(telemetry: TracingSession) -> list[Patch]:
     """The AG-UI server patch (see :mod:`.ag_ui`)."""
     from opentelemetry_instrumentation_ag2.v1.ag_ui import ag_ui_patches
 
     return ag_ui_patches(telemetry)
 
 
-def acp_patches(telemetry: Telemetry) -> list[Patch]:
+def acp_patches(telemetry: TracingSession) -> list[Patch]:
     """The ACP patches, agent and client side (see :mod:`.acp`)."""
     from opentelemetry_instrumentation_ag2.v1.acp import acp_patches
 
     return acp_patches(telemetry)
 
 
-def mcp_patches(telemetry: Telemetry) -> list[Patch]:
+def mcp_patches(telemetry: TracingSession) -> list[Patch]:
     """The MCP patch: notifications sent within a turn carry its trace context (see :mod:`.mcp`)."""
     from opentelemetry_instrumentation_ag2.v1.mcp import mcp_patches
 
     return mcp_patches(telemetry)
 
 
-def mcp_1_server_patches(telemetry: Telemetry) -> list[Patch]:
+def mcp_1_server_patches(telemetry: TracingSession) -> list[Patch]:
     """On mcp 1.x: its server continues the caller's context (see :mod:`.mcp`)."""
     from opentelemetry_instrumentation_ag2.v1.mcp import mcp_1_server_patches
 
@@ -118,7 +118,7 @@ class V1Line:
         """Whether this process can import AG2 1.x (the classic releases have no ``ag2`` package)."""
         return importlib.util.find_spec(IMPORT_NAME) is not None
 
-    def instrument(self, telemetry: Telemetry) -> None:
+    def instrument(self, telemetry: TracingSession) -> None:
         """Apply the 1.x patches for this telemetry, now or when the application imports their modules."""
         for module, made_by in PATCHED_ON_IMPORT:
 

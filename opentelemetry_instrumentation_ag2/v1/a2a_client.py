@@ -25,7 +25,7 @@ from opentelemetry_instrumentation_ag2.a2a_propagation import HTTPX_SEND, in_rem
 from opentelemetry_instrumentation_ag2.encodable import encodable_text
 from opentelemetry_instrumentation_ag2.endpoints import url_port
 from opentelemetry_instrumentation_ag2.patching import Patch
-from opentelemetry_instrumentation_ag2.spans import Telemetry
+from opentelemetry_instrumentation_ag2.spans import TracingSession
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def note_exchange(span: Any, client: Any, args: tuple, kwargs: dict) -> None:
         logger.debug("ag2 instrumentation failed to read the A2A exchange", exc_info=True)
 
 
-def remote_call(telemetry: Telemetry) -> Callable:
+def remote_call(telemetry: TracingSession) -> Callable:
     """The wrapt wrapper of ``A2AClient.__call__``: propagation on, and the A2A ids onto the turn's span."""
 
     async def wrapper(wrapped: Callable, client: Any, args: tuple, kwargs: dict) -> Any:
@@ -92,7 +92,7 @@ def remote_call(telemetry: Telemetry) -> Callable:
     return wrapper
 
 
-def a2a_client_patches(telemetry: Telemetry) -> list[Patch]:
+def a2a_client_patches(telemetry: TracingSession) -> list[Patch]:
     """The A2A client patches (the gRPC one applies only where a2a-sdk's gRPC transport imports)."""
     return [
         Patch(CLIENT_MODULE, "A2AClient.__call__", remote_call(telemetry)),

@@ -28,7 +28,7 @@ from opentelemetry_instrumentation_ag2.encodable import encodable_text
 from opentelemetry_instrumentation_ag2.http_exchange import json_rpc_request, note_json_rpc_method, observed
 from opentelemetry_instrumentation_ag2.patching import Patch
 from opentelemetry_instrumentation_ag2.server_span import http_server_attributes, server_span_placement
-from opentelemetry_instrumentation_ag2.spans import STARTED_SPAN, SpanStart, Telemetry, record_exception
+from opentelemetry_instrumentation_ag2.spans import STARTED_SPAN, SpanStart, TracingSession, record_exception
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def serves_a2a(route: Any) -> bool:
 class HttpRequests:
     """The ``a2a-execution`` span of every HTTP request to an a2a-sdk route (wrapt wrapper of ``Route.handle``)."""
 
-    def __init__(self, telemetry: Telemetry) -> None:
+    def __init__(self, telemetry: TracingSession) -> None:
         self.telemetry = telemetry
 
     def describe(self, route: Any, args: tuple, kwargs: dict) -> SpanStart:
@@ -97,7 +97,7 @@ def _grpc_method(handler: Any) -> str | None:
 class GrpcRequests:
     """The ``a2a-execution`` span of every gRPC call (wrapt wrappers of ``GrpcHandler._handle_unary`` / ``_stream``)."""
 
-    def __init__(self, telemetry: Telemetry) -> None:
+    def __init__(self, telemetry: TracingSession) -> None:
         self.telemetry = telemetry
 
     def describe(self, handler: Any, args: tuple, kwargs: dict) -> SpanStart:
@@ -139,7 +139,7 @@ def _call_fields(request_context: Any) -> Iterable:
 class ServedAgent:
     """``AgentExecutor.execute``: the A2A ids onto the request's span, and its failure."""
 
-    def __init__(self, telemetry: Telemetry) -> None:
+    def __init__(self, telemetry: TracingSession) -> None:
         self.telemetry = telemetry
 
     def execution(self, executor: Any, args: tuple, kwargs: dict) -> SpanStart:
@@ -172,7 +172,7 @@ class ServedAgent:
                 raise
 
 
-def a2a_server_patches(telemetry: Telemetry) -> list[Patch]:
+def a2a_server_patches(telemetry: TracingSession) -> list[Patch]:
     """The A2A server patches (the gRPC ones apply only where a2a-sdk's gRPC handler imports)."""
     grpc = GrpcRequests(telemetry)
     return [

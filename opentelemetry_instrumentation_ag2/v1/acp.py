@@ -25,7 +25,7 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
 from opentelemetry_instrumentation_ag2.meta_context import context_in_meta, with_meta_context
 from opentelemetry_instrumentation_ag2.patching import Patch, run_in
-from opentelemetry_instrumentation_ag2.spans import Telemetry
+from opentelemetry_instrumentation_ag2.spans import TracingSession
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ PROMPT_METHOD = "session/prompt"
 class MetaContext:
     """The W3C context of ``_meta``, in and out of one process's ACP connections (wrapt wrappers)."""
 
-    def __init__(self, telemetry: Telemetry) -> None:
+    def __init__(self, telemetry: TracingSession) -> None:
         self.telemetry = telemetry
 
     def _on(self) -> bool:
@@ -62,7 +62,7 @@ class MetaContext:
         return await wrapped(*args, **kwargs)
 
 
-def acp_patches(telemetry: Telemetry) -> list[Patch]:
+def acp_patches(telemetry: TracingSession) -> list[Patch]:
     """The ACP patches, on the acp SDK's ``Connection`` (both sides of every connection in this process)."""
     meta = MetaContext(telemetry)
     return [

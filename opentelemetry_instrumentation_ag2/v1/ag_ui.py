@@ -27,7 +27,7 @@ from opentelemetry_instrumentation_ag2.errors import mark_failed
 from opentelemetry_instrumentation_ag2.http_exchange import observed
 from opentelemetry_instrumentation_ag2.patching import Patch
 from opentelemetry_instrumentation_ag2.server_span import http_server_attributes, server_span_placement
-from opentelemetry_instrumentation_ag2.spans import SpanStart, Telemetry
+from opentelemetry_instrumentation_ag2.spans import SpanStart, TracingSession
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def run_ids(body: bytes) -> dict[str, str]:
 class AgUiRequests:
     """The ``ag-ui-execution`` span of every request to an AG2 AG-UI endpoint (wrapper of ``HTTPEndpoint.dispatch``)."""
 
-    def __init__(self, telemetry: Telemetry) -> None:
+    def __init__(self, telemetry: TracingSession) -> None:
         self.telemetry = telemetry
 
     @staticmethod
@@ -106,6 +106,6 @@ def _watching_run_errors(span: Span, send: Callable) -> Callable:
     return send_watching
 
 
-def ag_ui_patches(telemetry: Telemetry) -> list[Patch]:
+def ag_ui_patches(telemetry: TracingSession) -> list[Patch]:
     """The AG-UI server patch (Starlette's ``HTTPEndpoint.dispatch``, acting only on AG2's AG-UI endpoints)."""
     return [Patch("starlette.endpoints", "HTTPEndpoint.dispatch", AgUiRequests(telemetry))]

@@ -17,7 +17,7 @@ from opentelemetry_instrumentation_ag2 import attributes as attr
 from opentelemetry_instrumentation_ag2.content import as_text
 from opentelemetry_instrumentation_ag2.errors import fq_exception_type
 from opentelemetry_instrumentation_ag2.signals import Measure
-from opentelemetry_instrumentation_ag2.spans import STARTED_SPAN, ActiveSpan, SpanStart, Telemetry, end_span
+from opentelemetry_instrumentation_ag2.spans import STARTED_SPAN, ActiveSpan, SpanStart, TracingSession, end_span
 from opentelemetry_instrumentation_ag2.usage import USAGE, new_usage
 from opentelemetry_instrumentation_ag2.v1.a2a_client import REMOTE_SPAN, remote_attributes, remote_card_url
 from opentelemetry_instrumentation_ag2.v1.messages import reply_json, tool_result_text, turn_input_json
@@ -59,7 +59,7 @@ def tool_call_attributes(name: str, call_id: Any, agent_name: str) -> dict[str, 
 class AgentSpans:
     """Describes and finishes the spans of an agent's turn, its tools and its human input."""
 
-    def __init__(self, telemetry: Telemetry) -> None:
+    def __init__(self, telemetry: TracingSession) -> None:
         self.telemetry = telemetry
 
     # invoke_agent {agent}: INTERNAL, or CLIENT when the turn is a remote agent's call (A2A)

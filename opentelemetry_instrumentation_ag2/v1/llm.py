@@ -17,7 +17,7 @@ from opentelemetry_instrumentation_ag2 import attributes as attr
 from opentelemetry_instrumentation_ag2.content import parts_json
 from opentelemetry_instrumentation_ag2.genai_interop import openai_v2_traces
 from opentelemetry_instrumentation_ag2.signals import Measure
-from opentelemetry_instrumentation_ag2.spans import NO_SPAN, ActiveSpan, SpanStart, Telemetry
+from opentelemetry_instrumentation_ag2.spans import NO_SPAN, ActiveSpan, SpanStart, TracingSession
 from opentelemetry_instrumentation_ag2.usage import current_usage
 from opentelemetry_instrumentation_ag2.v1.a2a_client import remote_card_url
 from opentelemetry_instrumentation_ag2.v1.messages import call_input_json, reply_json
@@ -36,7 +36,7 @@ def token_count(value: Any) -> int | None:
 class LLMSpans:
     """Describes and finishes ``chat`` spans."""
 
-    def __init__(self, telemetry: Telemetry) -> None:
+    def __init__(self, telemetry: TracingSession) -> None:
         self.telemetry = telemetry
 
     def chat(self, middleware: Any, args: tuple, kwargs: dict) -> SpanStart | None:

@@ -24,7 +24,7 @@ from opentelemetry.trace import SpanKind
 from opentelemetry_instrumentation_ag2 import attributes as attr
 from opentelemetry_instrumentation_ag2.meta_context import TRACEPARENT, context_in_meta, with_meta_context
 from opentelemetry_instrumentation_ag2.patching import Patch
-from opentelemetry_instrumentation_ag2.spans import SpanStart, Telemetry
+from opentelemetry_instrumentation_ag2.spans import SpanStart, TracingSession
 from opentelemetry_instrumentation_ag2.v1.turn_state import current_turn
 
 logger = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ MCP_DISPATCHER_MODULE = "mcp.shared.jsonrpc_dispatcher"
 """Where the mcp SDK 2.x sends every JSON-RPC message, client and server side (absent from 1.x)."""
 
 
-def notify_in_turn(telemetry: Telemetry) -> Callable:
+def notify_in_turn(telemetry: TracingSession) -> Callable:
     """The wrapt wrapper of ``JSONRPCDispatcher.notify(method, params, ...)``: the turn's context in ``_meta``."""
 
     def wrapper(wrapped: Callable, instance: Any, args: tuple, kwargs: dict) -> Any:
@@ -51,7 +51,7 @@ def notify_in_turn(telemetry: Telemetry) -> Callable:
     return wrapper
 
 
-def mcp_patches(telemetry: Telemetry) -> list[Patch]:
+def mcp_patches(telemetry: TracingSession) -> list[Patch]:
     """The MCP patch of the 1.x line: notifications within a turn carry its trace context."""
     return [Patch(MCP_DISPATCHER_MODULE, "JSONRPCDispatcher.notify", notify_in_turn(telemetry))]
 
@@ -84,7 +84,7 @@ def _request_span(request: Any) -> SpanStart:
     return SpanStart(name, attributes, SpanKind.SERVER, parent=parent)
 
 
-def serve_in_caller_context(telemetry: Telemetry) -> Callable:
+def serve_in_caller_context(telemetry: TracingSession) -> Callable:
     """The wrapt wrapper of mcp 1.x ``Server._handle_request(message, request, ...)``: a SERVER span for each
     request whose ``_meta`` carries trace context (mcp 1.x clients send none; an editor or agent may), in the
     caller's trace."""
@@ -107,7 +107,7 @@ def serve_in_caller_context(telemetry: Telemetry) -> Callable:
     return wrapper
 
 
-def mcp_1_server_patches(telemetry: Telemetry) -> list[Patch]:
+def mcp_1_server_patches(telemetry: TracingSession) -> list[Patch]:
     """On mcp 1.x only: its server continues the caller's ``_meta`` context, as mcp 2.x's does by itself."""
     if importlib.util.find_spec(MCP_2_TRACING_MODULE) is not None:
         return []

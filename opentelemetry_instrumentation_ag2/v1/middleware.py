@@ -18,7 +18,7 @@ from ag2.annotations import Context
 from ag2.events import HumanInputRequest
 from ag2.middleware import BaseMiddleware
 
-from opentelemetry_instrumentation_ag2.spans import Telemetry
+from opentelemetry_instrumentation_ag2.spans import TracingSession
 from opentelemetry_instrumentation_ag2.v1.agents import AgentSpans
 from opentelemetry_instrumentation_ag2.v1.llm import LLMSpans
 from opentelemetry_instrumentation_ag2.v1.model_config import model_attributes, request_attributes
@@ -29,7 +29,7 @@ from opentelemetry_instrumentation_ag2.v1.turn_state import Turn
 class TurnHooks:
     """The traced wrappers of one ``instrument()`` call, shared by every turn's middleware."""
 
-    def __init__(self, telemetry: Telemetry) -> None:
+    def __init__(self, telemetry: TracingSession) -> None:
         self.telemetry = telemetry
         agents, llm = AgentSpans(telemetry), LLMSpans(telemetry)
         traced = telemetry.traced

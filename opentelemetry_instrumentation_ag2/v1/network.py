@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 
 from opentelemetry_instrumentation_ag2.patching import Patch
-from opentelemetry_instrumentation_ag2.spans import Telemetry
+from opentelemetry_instrumentation_ag2.spans import TracingSession
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ HUB_CLIENT_MODULE = "ag2.network.client.hub_client"
 AGENT_CLIENT_MODULE = "ag2.network.client.agent_client"
 
 
-def network_patches(telemetry: Telemetry) -> list[Patch]:
+def network_patches(telemetry: TracingSession) -> list[Patch]:
     """The class-level patches tracing ``ag2.network``; empty when it is not importable (or not as known)."""
     try:
         import ag2.network  # noqa: F401  (the patched modules below, all at once)

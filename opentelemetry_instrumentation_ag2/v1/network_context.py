@@ -21,7 +21,7 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from opentelemetry_instrumentation_ag2.patching import run_in
-from opentelemetry_instrumentation_ag2.spans import Telemetry
+from opentelemetry_instrumentation_ag2.spans import TracingSession
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def envelope_context(envelope: Any) -> context.Context | None:
     return trace.set_span_in_context(span) if span.get_span_context().is_valid else None
 
 
-def handle_under_envelope(telemetry: Telemetry) -> Callable:
+def handle_under_envelope(telemetry: TracingSession) -> Callable:
     """The wrapt wrapper of ``AgentClient.receive(envelope)``: its handler runs under the envelope's span."""
 
     async def wrapper(wrapped: Callable, client: Any, args: tuple, kwargs: dict) -> Any:
@@ -54,7 +54,7 @@ def handle_under_envelope(telemetry: Telemetry) -> Callable:
     return wrapper
 
 
-def send_with_trace_context(telemetry: Telemetry) -> Callable:
+def send_with_trace_context(telemetry: TracingSession) -> Callable:
     """The wrapt wrapper of ``HubClient._rpc(op, params)``: a traced request carries the current context."""
 
     async def wrapper(wrapped: Callable, client: Any, args: tuple, kwargs: dict) -> Any:
@@ -78,7 +78,7 @@ def send_with_trace_context(telemetry: Telemetry) -> Callable:
     return wrapper
 
 
-def run_request_in_trace_context(telemetry: Telemetry) -> Callable:
+def run_request_in_trace_context(telemetry: TracingSession) -> Callable:
     """The wrapt wrapper of ``Hub._handle_request(endpoint, frame)``: runs a request under the context it carries.
 
     The key is removed first, so the hub's own code sees exactly what an unpatched participant sends.

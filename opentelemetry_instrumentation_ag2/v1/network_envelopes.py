@@ -27,7 +27,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from opentelemetry_instrumentation_ag2.attributes import AG2_SPAN_TYPE
 from opentelemetry_instrumentation_ag2.encodable import encodable_attributes, span_name
 from opentelemetry_instrumentation_ag2.errors import mark_failed, record_exception
-from opentelemetry_instrumentation_ag2.spans import Telemetry, end_span, report_telemetry_failure
+from opentelemetry_instrumentation_ag2.spans import TracingSession, end_span, report_telemetry_failure
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ class EnvelopeSpans:
     bytes_written = 0
     """Bytes mirrored to the hub's store: none."""
 
-    def __init__(self, telemetry: Telemetry, hub: Any) -> None:
+    def __init__(self, telemetry: TracingSession, hub: Any) -> None:
         self._telemetry = telemetry
         self._hub = weakref.ref(hub)
 
@@ -145,7 +145,7 @@ class PostingContextTracer:
     while instrumented, such a span is started in the current context instead, so one run is one trace.
     """
 
-    def __init__(self, telemetry: Telemetry, tracer: Any) -> None:
+    def __init__(self, telemetry: TracingSession, tracer: Any) -> None:
         self._telemetry = telemetry
         self._tracer = tracer
 
@@ -163,7 +163,7 @@ class PostingContextTracer:
         return getattr(self._tracer, name)
 
 
-def _continue_posting_context(telemetry: Telemetry, ag2_tracer: Any) -> None:
+def _continue_posting_context(telemetry: TracingSession, ag2_tracer: Any) -> None:
     """Wrap the tracer of AG2's envelope tracer in :class:`PostingContextTracer` (once)."""
     tracer = getattr(ag2_tracer, AG2_TRACER_ATTRIBUTE, None)
     if callable(getattr(tracer, "start_span", None)) and not isinstance(tracer, PostingContextTracer):
@@ -179,7 +179,7 @@ def fits(ag2_tracer_class: type) -> bool:
     return wanted <= {name for name in dir(EnvelopeSpans) if not name.startswith("_")}
 
 
-def trace_untraced_hubs(telemetry: Telemetry) -> Callable:
+def trace_untraced_hubs(telemetry: TracingSession) -> Callable:
     """The wrapt wrapper of ``Hub.__init__``: a hub given no tracer provider gets :class:`EnvelopeSpans`.
 
     A hub given one keeps AG2's own tracer (the application's choice), so no envelope is traced twice; its

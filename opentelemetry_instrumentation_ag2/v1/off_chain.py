@@ -40,7 +40,7 @@ from opentelemetry.trace import SpanKind
 
 from opentelemetry_instrumentation_ag2 import attributes as attr
 from opentelemetry_instrumentation_ag2.signals import Measure
-from opentelemetry_instrumentation_ag2.spans import SpanStart, Telemetry, end_span, mark_failed
+from opentelemetry_instrumentation_ag2.spans import SpanStart, TracingSession, end_span, mark_failed
 from opentelemetry_instrumentation_ag2.usage import current_usage
 from opentelemetry_instrumentation_ag2.v1.agents import tool_call_attributes
 from opentelemetry_instrumentation_ag2.v1.llm import token_count
@@ -75,7 +75,7 @@ def strategy_config(agent: Any, kind: str) -> Any:
 class OffChainSpans:
     """Makes the spans of work AG2 announces on a traced turn's stream (see the module docstring)."""
 
-    def __init__(self, telemetry: Telemetry) -> None:
+    def __init__(self, telemetry: TracingSession) -> None:
         self.telemetry = telemetry
         self._handlers: dict[type, Callable[[Turn, Any], None]] = {
             UsageEvent: self.usage,

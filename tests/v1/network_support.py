@@ -21,7 +21,7 @@ from opentelemetry.trace import get_tracer
 
 from opentelemetry_instrumentation_ag2.config import Settings
 from opentelemetry_instrumentation_ag2.signals import Signals
-from opentelemetry_instrumentation_ag2.spans import Telemetry
+from opentelemetry_instrumentation_ag2.spans import TracingSession
 from opentelemetry_instrumentation_ag2.v1.network import network_patches
 from opentelemetry_instrumentation_ag2.version import __version__
 from tests.v1.helpers import OUR_SCOPE, is_child, one, patched
@@ -56,10 +56,10 @@ def assert_network_patched() -> None:
     assert all(patched(patch.module, patch.target) for patch in patches), [patch.target for patch in patches]
 
 
-def bare_telemetry(tracer_provider: TracerProvider) -> Telemetry:
+def bare_telemetry(tracer_provider: TracerProvider) -> TracingSession:
     """A telemetry of our scope on this provider, with no-op metrics and events, that nothing has patched with."""
     tracer = get_tracer(OUR_SCOPE, __version__, tracer_provider, schema_url=Schemas.V1_37_0.value)
-    return Telemetry(tracer, Signals(get_meter(OUR_SCOPE), get_logger(OUR_SCOPE)), Settings.from_env(None))
+    return TracingSession(tracer, Signals(get_meter(OUR_SCOPE), get_logger(OUR_SCOPE)), Settings.from_env(None))
 
 
 @asynccontextmanager
