@@ -169,15 +169,9 @@ class GroupChatSpans:
 def group_chat_patches(
     telemetry: Telemetry, agent_spans: AgentSpans, swaps: ReplyFunctionSwaps, own_tracing: OwnTracingSetAside
 ) -> list[Patch]:
-    """The group-chat patches (and the reply-function swap for managers built before ``instrument()``).
-
-    Agents and managers AG2's own tracing wrapped before ``instrument()`` are routed through ours here too.
-    """
-    from autogen.agentchat.conversable_agent import ConversableAgent
+    """The group-chat patches (and the reply-function swap for managers built before ``instrument()``)."""
     from autogen.agentchat.groupchat import GroupChatManager
     from autogen.exception_utils import NoEligibleSpeakerError
-
-    own_tracing.reroute_agents(ConversableAgent)
 
     spans = GroupChatSpans(telemetry, agent_spans, own_tracing, (NoEligibleSpeakerError,))
     traced = telemetry.traced

@@ -6,7 +6,9 @@ LLM-based speaker selection of a group chat, and the internal agents AG2 makes f
 wrappers aside on that object while instrumented, so only ours traces it. An agent AG2 wrapped *before*
 ``instrument()`` holds, in each wrapper, the bound method it replaced, which skips our class patches: ours
 routes those calls through its patches (:class:`ThroughOurs`), so ours runs inside AG2's span exactly as
-when ours came first. ``restore_all()`` puts everything back.
+when ours came first. Likewise the class function AG2's LLM-client wrapper (``instrument_llm_wrapper``)
+captured, which ours finds in place of its patch: ours routes it through that patch's wrapper
+(:class:`ThroughPatch`). ``restore_all()`` puts everything back.
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ import gc
 import logging
 import sys
 import weakref
-from collections.abc import Iterator
-from types import CellType, MethodType
+from collections.abc import Callable, Iterable, Iterator
+from types import CellType, FunctionType, MethodType
 from typing import Any
 
-from opentelemetry_instrumentation_ag2.patching import PatchedFunction
+from opentelemetry_instrumentation_ag2.patching import BoundPatchedFunction, Patch, PatchedFunction
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +43,7 @@ def _class_attribute(cls: type, name: str) -> Any:
 
 
 def _unpatched(function: Any) -> Any:
-    while isinstance(function, PatchedFunction):
+    while isinstance(function, (PatchedFunction, BoundPatchedFunction)):
         function = function.__wrapped__
     return function
 
@@ -64,16 +66,47 @@ class ThroughOurs:
         return original(*args, **kwargs)
 
 
+class ThroughPatch:
+    """Stands in AG2's class-level wrapper for the class function it captured: calls it as a method through
+    our patch's wrapper, which so runs inside AG2's span as when ours came first."""
+
+    __slots__ = ("original", "patched")
+
+    def __init__(self, original: Any, wrapper: Callable) -> None:
+        self.original = original
+        self.patched = PatchedFunction(_unpatched(original), wrapper)
+
+    def __call__(self, instance: Any, /, *args: Any, **kwargs: Any) -> Any:
+        return self.patched.__get__(instance, type(instance))(*args, **kwargs)
+
+
+def _cells(wrapper: Any) -> Iterator[tuple[CellType, Any]]:
+    """The closure cells of one of AG2's wrappers, with what each holds."""
+    for cell in getattr(wrapper, "__closure__", None) or ():
+        try:
+            held = cell.cell_contents
+        except ValueError:  # an empty cell
+            continue
+        yield cell, held
+
+
 def _captured_methods(agent: Any) -> Iterator[tuple[CellType, Any]]:
     """The closure cells of AG2's wrappers on ``agent``, with what each holds."""
     for wrapper in list(vars(agent).values()):
         if _is_ag2_own_wrapper(wrapper):
-            for cell in getattr(wrapper, "__closure__", None) or ():
-                try:
-                    held = cell.cell_contents
-                except ValueError:  # an empty cell
-                    continue
-                yield cell, held
+            yield from _cells(wrapper)
+
+
+def _captured_function(owner: Any, name: str) -> Iterator[tuple[CellType, Any]]:
+    """The cell of AG2's wrapper at ``owner.name`` (a class's) holding the function the class defined there."""
+    wrapper = vars(owner).get(name) if isinstance(owner, type) else None
+    if not _is_ag2_own_wrapper(wrapper):
+        return
+    qualname = f"{owner.__qualname__}.{name}"
+    for cell, held in _cells(wrapper):
+        function = _unpatched(held)
+        if isinstance(function, FunctionType) and function.__qualname__ == qualname:
+            yield cell, held
 
 
 def _is_own_class_method(agent: Any, held: Any) -> bool:
@@ -105,11 +138,12 @@ def _instances(cls: type) -> list[Any]:
 
 
 class OwnTracingSetAside:
-    """AG2's own per-object wrappers, set aside or rerouted while we are instrumented."""
+    """AG2's own wrappers, set aside or rerouted while we are instrumented."""
 
     def __init__(self) -> None:
         self._set_aside: dict[int, tuple[weakref.ref, dict[str, Any]]] = {}
         self._rerouted: dict[int, weakref.ref] = {}
+        self._rerouted_functions: list[CellType] = []
 
     def set_aside(self, target: Any, names: tuple[str, ...] = SELECTION_WRAPPERS) -> None:
         """Take AG2's wrappers of ``names`` off ``target`` (once), so its class's methods, ours, run."""
@@ -140,8 +174,21 @@ class OwnTracingSetAside:
             except Exception:
                 logger.debug("ag2 instrumentation failed to reroute AG2's own wrappers", exc_info=True)
 
+    def reroute_functions(self, patches: Iterable[Patch]) -> None:
+        """Route the class functions AG2's own tracing wrapped before ``instrument()`` (in place of these
+        patches' targets) through the patches' wrappers."""
+        if AG2_OWN_TRACING_MODULE not in sys.modules:
+            return
+        for patch in patches:
+            try:
+                for cell, held in _captured_function(*patch.located()):
+                    cell.cell_contents = ThroughPatch(held, patch.wrapper)
+                    self._rerouted_functions.append(cell)
+            except Exception:
+                logger.debug("ag2 instrumentation failed to reroute AG2's wrapper of %s", patch.target, exc_info=True)
+
     def restore_all(self) -> None:
-        """Put every wrapper back where it was, and every captured method back in its wrapper."""
+        """Put every wrapper back where it was, and every captured method or function back in its wrapper."""
         for ref, wrappers in list(self._set_aside.values()):
             target = ref()
             if target is not None:
@@ -153,3 +200,7 @@ class OwnTracingSetAside:
                 if isinstance(held, ThroughOurs):
                     cell.cell_contents = held.original
         self._rerouted.clear()
+        for cell in self._rerouted_functions:
+            if isinstance(cell.cell_contents, ThroughPatch):
+                cell.cell_contents = cell.cell_contents.original
+        self._rerouted_functions.clear()

@@ -7,7 +7,8 @@ exactly once, the run is one tree, and every failure is still marked ``ERROR`` w
 
 One thing is AG2's own and stays so: its span of a group-chat manager's turn (ours shows that turn as the
 group's ``conversation``; with both on, the turns nest under AG2's, once each). Agents an application wires
-to AG2's tracing in code *before* ``instrument()`` are traced exactly as when ours came first.
+to AG2's tracing in code *before* ``instrument()``, and LLM calls once AG2's ``instrument_llm_wrapper`` ran
+before it, are traced exactly as when ours came first.
 """
 
 from __future__ import annotations
@@ -512,3 +513,110 @@ def test_ag2_own_selection_wrappers_are_back_after_uninstrument(tracer_provider,
     assert groupchats
     for each in groupchats:
         assert all(getattr(getattr(each, name), "__otel_wrapped__", False) for name in SELECTION_WRAPPERS)
+
+
+def llm_calls(llm) -> Scenario:
+    """Two answered calls in one chat, then a call the model fails (a 500) in a second chat."""
+    initiator, assistant = user("user_proxy"), agent(llm, "assistant")
+    llm.push("Run it under gdb.", "Then read the backtrace.", {"status": 500})
+
+    def run() -> None:
+        initiator.initiate_chat(assistant, message=QUESTION, max_turns=2)
+        initiator.initiate_chat(assistant, message=QUESTION, max_turns=1)
+
+    return Scenario(run=run, agents=[initiator, assistant], raises=InternalServerError)
+
+
+VARYING = ("gen_ai.response.id", "gen_ai.conversation.id", "ag2.chat.id")
+"""Attributes whose values differ from run to run: compared as present, not by value."""
+
+
+def described(spans: Sequence[ReadableSpan]) -> list[tuple[Any, ...]]:
+    """Each span's name, scope, parent, status and attributes (the varying ones as present), in start order."""
+    return [
+        (
+            span.name,
+            span.instrumentation_scope.name,
+            getattr(parent_of(span, spans), "name", None),
+            span.status.status_code.name,
+            {key: "present" if key in VARYING else value for key, value in span.attributes.items()},
+        )
+        for span in sorted(spans, key=lambda s: s.start_time)
+    ]
+
+
+@ORDERS
+def test_llm_calls_ag2_wrapped_first_are_annotated_and_rolled_up_as_when_ours_comes_first(
+    tracer_provider, span_exporter, llm, monkeypatch, ours_first
+):
+    monkeypatch.setattr(OpenAIWrapper, "create", OpenAIWrapper.create)
+    spans = run_traced(llm_calls(llm), tracer_provider, span_exporter, ours_first)
+    shown = tree(spans)
+    chats = [s for s in sorted(spans, key=lambda s: s.start_time) if s.attributes.get(SPAN_TYPE) == "llm"]
+    assert len(chats) == len(llm.requests) == 3, shown
+    *answered, failed = chats
+    for chat in chats:
+        assert chat.name == "chat gpt-4o-mini"
+        assert chat.attributes["gen_ai.request.model"] == "gpt-4o-mini"
+        assert chat.attributes.get("server.address") == "127.0.0.1", shown  # ours: AG2's wrapper sets none
+        assert parent_of(chat, spans).name == "invoke_agent assistant"
+    for chat in answered:
+        assert chat.status.status_code is StatusCode.UNSET
+        assert chat.attributes["gen_ai.usage.output_tokens"] == 5
+        assert chat.attributes.get("gen_ai.response.id", "").startswith("chatcmpl-")  # ours too
+    assert failed.status.status_code is StatusCode.ERROR, shown
+    assert failed.attributes["error.type"].endswith("InternalServerError"), shown
+    first, second = (s for s in spans if s.name == "conversation user_proxy")
+    assert first.attributes["gen_ai.usage.output_tokens"] == 5 * len(answered), shown  # our roll-up
+    assert first.attributes["gen_ai.usage.input_tokens"] == sum(
+        chat.attributes["gen_ai.usage.input_tokens"] for chat in answered
+    )
+    assert second.status.status_code is StatusCode.ERROR
+    assert "gen_ai.usage.output_tokens" not in second.attributes
+
+
+def test_llm_calls_give_the_same_spans_and_attributes_in_either_order(tracer_provider, span_exporter, llm, monkeypatch):
+    create = OpenAIWrapper.create  # AG2's helper replaces it for good: each order starts from the class's own
+    seen = {}
+    for ours_first in (True, False):
+        monkeypatch.setattr(OpenAIWrapper, "create", create)
+        span_exporter.clear()
+        asked = len(llm.requests)
+        spans = run_traced(llm_calls(llm), tracer_provider, span_exporter, ours_first)
+        chats = [s for s in spans if s.attributes.get(SPAN_TYPE) == "llm"]
+        assert len(chats) == len(llm.requests) - asked == 3, tree(spans)
+        seen[ours_first] = described(spans)
+    assert seen[False] == seen[True]
+
+
+def test_ag2_own_llm_wrapper_wired_first_holds_what_it_held_after_uninstrument(
+    tracer_provider, span_exporter, llm, monkeypatch
+):
+    from autogen.opentelemetry import instrument_llm_wrapper
+
+    monkeypatch.setattr(OpenAIWrapper, "create", OpenAIWrapper.create)
+    instrument_llm_wrapper(tracer_provider=tracer_provider)
+    traced_create = OpenAIWrapper.create
+    captured = [cell.cell_contents for cell in traced_create.__closure__]
+
+    def chat() -> tuple[Any, dict[str, Any]]:
+        llm.push("Run it under gdb.")
+        span_exporter.clear()
+        result = user("user_proxy").initiate_chat(agent(llm, "assistant"), message=QUESTION, max_turns=1)
+        (span,) = [s for s in span_exporter.get_finished_spans() if s.attributes.get(SPAN_TYPE) == "llm"]
+        return result.chat_history, dict(span.attributes)
+
+    instrumentor = AG2Instrumentor()
+    instrumentor.instrument(tracer_provider=tracer_provider)
+    try:
+        answered_traced, ours_on = chat()
+    finally:
+        instrumentor.uninstrument()
+    answered, ag2_alone = chat()
+    assert answered == answered_traced
+    assert ours_on["server.address"] == "127.0.0.1"
+    assert "server.address" not in ag2_alone  # AG2's span alone again, as before instrument()
+    assert OpenAIWrapper.create is traced_create
+    restored = [cell.cell_contents for cell in traced_create.__closure__]
+    assert len(restored) == len(captured)
+    assert all(now is before for now, before in zip(restored, captured, strict=True))
