@@ -81,16 +81,21 @@ class Patch:
     target: str
     wrapper: Callable
 
+    def located(self) -> tuple[Any, str]:
+        """The class or module holding the target, and the target's name in it."""
+        module = importlib.import_module(self.module)
+        owner_path, _, name = self.target.rpartition(".")
+        return (reduce(getattr, owner_path.split("."), module) if owner_path else module), name
+
     def apply(self) -> bool:
-        """Wrap the target; ``False`` when its module or attribute is absent from this AG2 release."""
+        """Wrap the target; ``False`` when its module or attribute is absent from this AG2 release, or when AG2's own
+        tracing wrapped it."""
         try:
-            module = importlib.import_module(self.module)
-            owner_path, _, name = self.target.rpartition(".")
-            owner = reduce(getattr, owner_path.split("."), module) if owner_path else module
+            owner, name = self.located()
             if not hasattr(owner, name):
                 return False
             if getattr(getattr(owner, name), "__otel_wrapped__", False):
-                logger.info("ag2 instrumentation: %s is traced by AG2's own tracing; leaving it to it", self.target)
+                logger.info("ag2 instrumentation: %s is AG2's own tracing's wrapper; not wrapping it", self.target)
                 return False
             current = vars(owner).get(name) if isinstance(owner, type) else getattr(owner, name)
             if isinstance(current, PatchedFunction) and current._self_wrapper is self.wrapper:
@@ -99,15 +104,12 @@ class Patch:
         except (ImportError, AttributeError):
             logger.debug("ag2 instrumentation: %s.%s not available", self.module, self.target)
             return False
-        wrap_object(module, self.target, PatchedFunction, (self.wrapper,))
+        wrap_object(importlib.import_module(self.module), self.target, PatchedFunction, (self.wrapper,))
         return True
 
     def remove(self) -> None:
         """Restore the original callable."""
-        module = importlib.import_module(self.module)
-        owner_path, _, name = self.target.rpartition(".")
-        owner = reduce(getattr, owner_path.split("."), module) if owner_path else module
-        unwrap(owner, name)
+        unwrap(*self.located())
 
 
 class WhenImported:

@@ -7,6 +7,7 @@ the AG2 1.x line (:mod:`opentelemetry_instrumentation_ag2.v1`) and never import 
 from __future__ import annotations
 
 import importlib.util
+import sys
 
 from opentelemetry_instrumentation_ag2.classic import modules
 from opentelemetry_instrumentation_ag2.classic.a2a_client import a2a_client_patches
@@ -22,6 +23,11 @@ from opentelemetry_instrumentation_ag2.patching import Patch, WhenImported
 from opentelemetry_instrumentation_ag2.spans import TracingSession
 
 IMPORT_NAME = "autogen"
+
+
+def _agent_class() -> type | None:
+    """AG2's ``ConversableAgent``, every agent's class (``None`` if this release has it elsewhere)."""
+    return getattr(sys.modules.get(modules.CONVERSABLE_AGENT), "ConversableAgent", None)
 
 
 class ClassicLine:
@@ -51,6 +57,7 @@ class ClassicLine:
             *llm_patches(telemetry),
         ]
         self._patches = [patch for patch in patches if patch.apply()]
+        self._reroute_ag2_own_tracing(patches)
         self._threads.install()
 
         def instrument_a2a() -> None:
@@ -58,6 +65,14 @@ class ClassicLine:
             self._patches += [patch for patch in a2a_patches if patch.apply()]
 
         self._a2a_import.arm(instrument_a2a)
+
+    def _reroute_ag2_own_tracing(self, patches: list[Patch]) -> None:
+        """Route what AG2's own tracing wrapped before ``instrument()`` through ours: its wrapper of a class
+        function some of ``patches`` target, and its agents' wrappers."""
+        self._own_tracing.reroute_functions(patches)
+        agent_class = _agent_class()
+        if agent_class is not None:
+            self._own_tracing.reroute_agents(agent_class)
 
     def uninstrument(self) -> None:
         """Undo every patch, swap and carrier of the classic line."""

@@ -5,16 +5,17 @@ trace the same operations ours do. Whichever is set up first, every operation of
 selection method), a pattern run, tools, code execution, human input, nested and sequential chats shows up
 exactly once, the run is one tree, and every failure is still marked ``ERROR`` with an ``error.type``.
 
-Two things are AG2's own and stay so: its span of a group-chat manager's turn (ours shows that turn as the
-group's ``conversation``; with both on, the turns nest under AG2's, once each), and agents AG2 wrapped
-*before* ``instrument()``: its wrappers hold the agents' unpatched methods, so those agents' operations
-are traced by AG2's tracing alone, with AG2's failure marks.
+One thing is AG2's own and stays so: its span of a group-chat manager's turn (ours shows that turn as the
+group's ``conversation``; with both on, the turns nest under AG2's, once each). Agents an application wires
+to AG2's tracing in code *before* ``instrument()``, and LLM calls once AG2's ``instrument_llm_wrapper`` ran
+before it, are traced exactly as when ours came first.
 """
 
 from __future__ import annotations
 
 import builtins
 import json
+import random
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -57,9 +58,6 @@ class Scenario:
     """How many spans of some names."""
     failed: dict[str, int] = field(default_factory=dict)
     """How many failed spans of each name: only these are ``ERROR``, each with an ``error.type``."""
-    failed_ag2_first: dict[str, tuple[StatusCode, str | None]] | None = None
-    """AG2's own marks (status, ``error.type``) on the failed spans, when AG2 wrapped the agents first and its
-    wrappers, not ours, trace the failing call (``None``: ours marks the failure in either order)."""
     raises: type[BaseException] | None = None
     """What the run raises, if it fails."""
 
@@ -152,6 +150,22 @@ def default_pattern_run(llm, tmp_path, monkeypatch) -> Scenario:
     )
 
 
+def default_pattern_wired_in_code(llm, tmp_path, monkeypatch) -> Scenario:
+    """The app wires its agents (``instrument_agent``) and its pattern to AG2's tracing itself."""
+    llm.default = picks([])
+    initiator, tech, research = user(), agent(llm, "tech_agent"), agent(llm, "research_agent")
+    tech.handoffs.set_after_work(AgentTarget(research))
+    research.handoffs.set_after_work(TerminateTarget())
+    pattern = DefaultPattern(initial_agent=tech, agents=[tech, research], user_agent=initiator)
+    return Scenario(
+        run=lambda: initiate_group_chat(pattern=pattern, messages=QUESTION, max_rounds=10),
+        agents=[initiator, tech, research],
+        patterns=[pattern],
+        span_types={"conversation": 1, "speaker_selection": 3, "agent": MANAGER_TURN + 2, "llm": 2},
+        names={"conversation user": 1, "invoke_agent tech_agent": 1, "invoke_agent research_agent": 1},
+    )
+
+
 def get_weather(city: str) -> str:
     return f"Sunny in {city}."
 
@@ -175,7 +189,6 @@ def tools(llm, tmp_path, monkeypatch) -> Scenario:
         span_types={"conversation": 1, "agent": 3, "llm": 2, "tool": 2},
         names={"execute_tool get_weather": 1, "execute_tool get_forecast": 1},
         failed={"execute_tool get_forecast": 1},
-        failed_ag2_first={"execute_tool get_forecast": (StatusCode.UNSET, "ExecutionError")},
     )
 
 
@@ -245,11 +258,6 @@ def failing_llm_call(llm, tmp_path, monkeypatch) -> Scenario:
         agents=[initiator, assistant],
         span_types={"conversation": 1, "agent": 1, "llm": 1},
         failed={"conversation user_proxy": 1, "invoke_agent assistant": 1, "chat gpt-4o-mini": 1},
-        failed_ag2_first={
-            "conversation user_proxy": (StatusCode.ERROR, None),
-            "invoke_agent assistant": (StatusCode.ERROR, None),
-            "chat gpt-4o-mini": (StatusCode.ERROR, "InternalServerError"),
-        },
         raises=InternalServerError,
     )
 
@@ -263,6 +271,7 @@ SCENARIOS: dict[str, Callable[..., Scenario]] = {
     },
     "auto_pattern": auto_pattern,
     "default_pattern_run": default_pattern_run,
+    "default_pattern_wired_in_code": default_pattern_wired_in_code,
     "tools": tools,
     "code_execution": code_execution,
     "human_input": human_input,
@@ -356,16 +365,127 @@ def test_with_ag2_own_tracing_each_operation_is_one_span_in_one_tree(traced, nam
 
 @pytest.mark.parametrize("name", FAILING)
 @ORDERS
-def test_with_ag2_own_tracing_every_failure_is_error_with_its_type(traced, ours_first, name):
+def test_with_ag2_own_tracing_every_failure_is_error_with_its_type(traced, name):
     scenario, spans = traced(name)
     shown = tree(spans)
-    if ours_first or scenario.failed_ag2_first is None:
-        failed = [s for s in spans if s.status.status_code is StatusCode.ERROR]
-        assert Counter(s.name for s in failed) == Counter(scenario.failed), shown
-        assert [s.name for s in failed if not s.attributes.get("error.type")] == [], shown
-    else:  # AG2 wrapped these agents before instrument(): its spans, its marks
-        marks = {s.name: (s.status.status_code, s.attributes.get("error.type")) for s in spans}
-        assert {name: marks.get(name) for name in scenario.failed_ag2_first} == scenario.failed_ag2_first, shown
+    failed = [s for s in spans if s.status.status_code is StatusCode.ERROR]
+    assert Counter(s.name for s in failed) == Counter(scenario.failed), shown
+    assert [s.name for s in failed if not s.attributes.get("error.type")] == [], shown
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_with_ag2_own_tracing_both_orders_give_the_same_spans(
+    tracer_provider, span_exporter, llm, monkeypatch, tmp_path, name
+):
+    create = OpenAIWrapper.create  # AG2's helper replaces it for good: each order starts from the class's own
+    trees = {}
+    for ours_first in (True, False):
+        monkeypatch.setattr(OpenAIWrapper, "create", create)
+        span_exporter.clear()
+        random.seed(name)  # the same picks for the random speaker selection
+        scenario = SCENARIOS[name](llm, tmp_path, monkeypatch)
+        trees[ours_first] = tree(run_traced(scenario, tracer_provider, span_exporter, ours_first))
+    assert trees[False] == trees[True]
+
+
+def start_group_chat(pattern: Any) -> None:
+    initiate_group_chat(pattern=pattern, messages=QUESTION, max_rounds=3)
+
+
+def run_group_chat_in_thread(pattern: Any) -> None:
+    run_group_chat(pattern=pattern, messages=QUESTION, max_rounds=3).process()
+
+
+def serve_requests(llm, tracer_provider, ours_first: bool, start: Callable[[Any], None], requests: int) -> None:
+    """An app whose agents live on, wired to AG2's tracing at start-up, that builds a pattern for every request
+    and wires it too; ours instrumented before or after that start-up."""
+    from autogen.opentelemetry import instrument_agent, instrument_llm_wrapper, instrument_pattern
+
+    triage, tech, research = agent(llm, "triage_agent"), agent(llm, "tech_agent"), agent(llm, "research_agent")
+    initiator = user()
+    instrumentor = AG2Instrumentor()
+    if ours_first:
+        instrumentor.instrument(tracer_provider=tracer_provider)
+    instrument_llm_wrapper(tracer_provider=tracer_provider)
+    for each in (initiator, triage, tech, research):
+        instrument_agent(each, tracer_provider=tracer_provider)
+    if not ours_first:
+        instrumentor.instrument(tracer_provider=tracer_provider)
+    try:
+        for _request in range(requests):
+            group_manager_args = {"llm_config": llm_config(llm.base_url)}
+            pattern = AutoPattern(triage, [triage, tech, research], initiator, group_manager_args)
+            start(instrument_pattern(pattern, tracer_provider=tracer_provider))
+    finally:
+        instrumentor.uninstrument()
+
+
+@pytest.mark.parametrize("start", [start_group_chat, run_group_chat_in_thread], ids=["initiate", "run"])
+@ORDERS
+def test_a_pattern_wired_to_ag2_own_tracing_per_request_gives_one_speaker_selection_per_selection(
+    tracer_provider, span_exporter, llm, monkeypatch, ours_first, start
+):
+    monkeypatch.setattr(OpenAIWrapper, "create", OpenAIWrapper.create)
+    made = []
+    select_speaker = GroupChat.select_speaker
+
+    def counted(groupchat: GroupChat, *args: Any) -> Any:
+        made.append(groupchat)
+        return select_speaker(groupchat, *args)
+
+    monkeypatch.setattr(GroupChat, "select_speaker", counted)  # beneath ours: the selections AG2 really makes
+    llm.default = picks(["tech_agent", "research_agent", "tech_agent"])
+    serve_requests(llm, tracer_provider, ours_first, start, requests=3)
+    spans = span_exporter.get_finished_spans()
+    shown = tree(spans)
+    selections = [s for s in spans if s.name == "speaker_selection"]
+    assert len(made) == 6, shown  # two per request: the initial agent, then one the model picks
+    assert len(selections) == len(made), shown
+    assert {parent_of(s, spans).name for s in selections} == {f"invoke_agent {MANAGER}"}, shown
+    assert [s.name for s in spans if s.parent is None] == ["conversation user"] * 3, shown
+    assert len({s.context.trace_id for s in spans}) == 3, shown
+    assert Counter(s.attributes.get(SPAN_TYPE) for s in spans)["conversation"] == 3, shown
+
+
+def captured_by_ag2_own_wrappers(*agents: ConversableAgent) -> list[Any]:
+    """What the closures of AG2's wrappers on these agents hold."""
+    wrappers = [value for each in agents for value in vars(each).values() if getattr(value, "__otel_wrapped__", 0)]
+    return [cell.cell_contents for wrapper in wrappers for cell in wrapper.__closure__ or ()]
+
+
+def test_agents_ag2_wrapped_first_answer_the_same_and_get_their_methods_back_after_uninstrument(
+    tracer_provider, span_exporter, llm
+):
+    from autogen.opentelemetry import instrument_agent
+
+    assistant, executor = agent(llm, "assistant"), user("user_proxy")
+    register_function(get_forecast, caller=assistant, executor=executor, description="Tomorrow's weather.")
+    for each in (assistant, executor):
+        instrument_agent(each, tracer_provider=tracer_provider)
+    captured = captured_by_ag2_own_wrappers(assistant, executor)
+
+    def chat() -> list[Any]:
+        llm.push({"tool_calls": [{"name": "get_forecast", "arguments": {"city": "Paris"}}], "content": None}, "No.")
+        result = executor.initiate_chat(assistant, message="Forecast for Paris?", max_turns=2)
+        return [(message.get("name"), message.get("content")) for message in result.chat_history]
+
+    instrumentor = AG2Instrumentor()
+    instrumentor.instrument(tracer_provider=tracer_provider)
+    try:
+        answered_traced = chat()
+    finally:
+        instrumentor.uninstrument()
+    tool = next(s for s in span_exporter.get_finished_spans() if s.name == "execute_tool get_forecast")
+    assert tool.status.status_code is StatusCode.ERROR
+    assert [event.attributes.get("exception.type") for event in tool.events] == ["ValueError"]
+    span_exporter.clear()
+    assert chat() == answered_traced
+    restored = captured_by_ag2_own_wrappers(assistant, executor)
+    assert len(restored) == len(captured)
+    assert all(now is before for now, before in zip(restored, captured, strict=True))
+    assert {s.instrumentation_scope.name for s in span_exporter.get_finished_spans()} == {
+        "opentelemetry.instrumentation.ag2"
+    }
 
 
 def test_ag2_own_selection_wrappers_are_back_after_uninstrument(tracer_provider, span_exporter, llm):
@@ -393,3 +513,110 @@ def test_ag2_own_selection_wrappers_are_back_after_uninstrument(tracer_provider,
     assert groupchats
     for each in groupchats:
         assert all(getattr(getattr(each, name), "__otel_wrapped__", False) for name in SELECTION_WRAPPERS)
+
+
+def llm_calls(llm) -> Scenario:
+    """Two answered calls in one chat, then a call the model fails (a 500) in a second chat."""
+    initiator, assistant = user("user_proxy"), agent(llm, "assistant")
+    llm.push("Run it under gdb.", "Then read the backtrace.", {"status": 500})
+
+    def run() -> None:
+        initiator.initiate_chat(assistant, message=QUESTION, max_turns=2)
+        initiator.initiate_chat(assistant, message=QUESTION, max_turns=1)
+
+    return Scenario(run=run, agents=[initiator, assistant], raises=InternalServerError)
+
+
+VARYING = ("gen_ai.response.id", "gen_ai.conversation.id", "ag2.chat.id")
+"""Attributes whose values differ from run to run: compared as present, not by value."""
+
+
+def described(spans: Sequence[ReadableSpan]) -> list[tuple[Any, ...]]:
+    """Each span's name, scope, parent, status and attributes (the varying ones as present), in start order."""
+    return [
+        (
+            span.name,
+            span.instrumentation_scope.name,
+            getattr(parent_of(span, spans), "name", None),
+            span.status.status_code.name,
+            {key: "present" if key in VARYING else value for key, value in span.attributes.items()},
+        )
+        for span in sorted(spans, key=lambda s: s.start_time)
+    ]
+
+
+@ORDERS
+def test_llm_calls_ag2_wrapped_first_are_annotated_and_rolled_up_as_when_ours_comes_first(
+    tracer_provider, span_exporter, llm, monkeypatch, ours_first
+):
+    monkeypatch.setattr(OpenAIWrapper, "create", OpenAIWrapper.create)
+    spans = run_traced(llm_calls(llm), tracer_provider, span_exporter, ours_first)
+    shown = tree(spans)
+    chats = [s for s in sorted(spans, key=lambda s: s.start_time) if s.attributes.get(SPAN_TYPE) == "llm"]
+    assert len(chats) == len(llm.requests) == 3, shown
+    *answered, failed = chats
+    for chat in chats:
+        assert chat.name == "chat gpt-4o-mini"
+        assert chat.attributes["gen_ai.request.model"] == "gpt-4o-mini"
+        assert chat.attributes.get("server.address") == "127.0.0.1", shown  # ours: AG2's wrapper sets none
+        assert parent_of(chat, spans).name == "invoke_agent assistant"
+    for chat in answered:
+        assert chat.status.status_code is StatusCode.UNSET
+        assert chat.attributes["gen_ai.usage.output_tokens"] == 5
+        assert chat.attributes.get("gen_ai.response.id", "").startswith("chatcmpl-")  # ours too
+    assert failed.status.status_code is StatusCode.ERROR, shown
+    assert failed.attributes["error.type"].endswith("InternalServerError"), shown
+    first, second = (s for s in spans if s.name == "conversation user_proxy")
+    assert first.attributes["gen_ai.usage.output_tokens"] == 5 * len(answered), shown  # our roll-up
+    assert first.attributes["gen_ai.usage.input_tokens"] == sum(
+        chat.attributes["gen_ai.usage.input_tokens"] for chat in answered
+    )
+    assert second.status.status_code is StatusCode.ERROR
+    assert "gen_ai.usage.output_tokens" not in second.attributes
+
+
+def test_llm_calls_give_the_same_spans_and_attributes_in_either_order(tracer_provider, span_exporter, llm, monkeypatch):
+    create = OpenAIWrapper.create  # AG2's helper replaces it for good: each order starts from the class's own
+    seen = {}
+    for ours_first in (True, False):
+        monkeypatch.setattr(OpenAIWrapper, "create", create)
+        span_exporter.clear()
+        asked = len(llm.requests)
+        spans = run_traced(llm_calls(llm), tracer_provider, span_exporter, ours_first)
+        chats = [s for s in spans if s.attributes.get(SPAN_TYPE) == "llm"]
+        assert len(chats) == len(llm.requests) - asked == 3, tree(spans)
+        seen[ours_first] = described(spans)
+    assert seen[False] == seen[True]
+
+
+def test_ag2_own_llm_wrapper_wired_first_holds_what_it_held_after_uninstrument(
+    tracer_provider, span_exporter, llm, monkeypatch
+):
+    from autogen.opentelemetry import instrument_llm_wrapper
+
+    monkeypatch.setattr(OpenAIWrapper, "create", OpenAIWrapper.create)
+    instrument_llm_wrapper(tracer_provider=tracer_provider)
+    traced_create = OpenAIWrapper.create
+    captured = [cell.cell_contents for cell in traced_create.__closure__]
+
+    def chat() -> tuple[Any, dict[str, Any]]:
+        llm.push("Run it under gdb.")
+        span_exporter.clear()
+        result = user("user_proxy").initiate_chat(agent(llm, "assistant"), message=QUESTION, max_turns=1)
+        (span,) = [s for s in span_exporter.get_finished_spans() if s.attributes.get(SPAN_TYPE) == "llm"]
+        return result.chat_history, dict(span.attributes)
+
+    instrumentor = AG2Instrumentor()
+    instrumentor.instrument(tracer_provider=tracer_provider)
+    try:
+        answered_traced, ours_on = chat()
+    finally:
+        instrumentor.uninstrument()
+    answered, ag2_alone = chat()
+    assert answered == answered_traced
+    assert ours_on["server.address"] == "127.0.0.1"
+    assert "server.address" not in ag2_alone  # AG2's span alone again, as before instrument()
+    assert OpenAIWrapper.create is traced_create
+    restored = [cell.cell_contents for cell in traced_create.__closure__]
+    assert len(restored) == len(captured)
+    assert all(now is before for now, before in zip(restored, captured, strict=True))
