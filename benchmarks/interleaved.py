@@ -4,6 +4,7 @@
     python benchmarks/interleaved.py --only W1                # W1 with its floor configurations (~4 minutes)
     python benchmarks/interleaved.py --runs 8 --json paired.json
     python benchmarks/interleaved.py --only V1-W1 V1-W2 V1-W3   # AG2 1.x (``v1_workloads.py``), from its venv
+    python benchmarks/interleaved.py --only V1-W4               # AG2 1.x: a turn served over AG-UI
 
 ``run.py`` runs each configuration in its own process, one after another. On a host whose speed wanders
 from one moment to the next (on the 2-core VM of the README, one process's W2 batches range ±25%, in
@@ -53,10 +54,12 @@ BATCH: dict[str, dict[str, Any]] = {
     "W1": {"task": "chat", "workload": "W1", "rounds": 10, "warmup": 50, "batch_chats": 10},
     "W2": {"task": "chat", "workload": "W2", "rounds": 10, "warmup": 3, "batch_chats": 1},
     "W3": {"task": "chat", "workload": "W3", "rounds": 5, "warmup": 2, "batch_chats": 1},
-    # AG2 1.x (``v1_workloads.py``): a chat is ``rounds`` asks, a turn each (V1-W1 ~35 ms, V1-W2 ~35 ms, V1-W3 ~200 ms)
+    # AG2 1.x (``v1_workloads.py``): a chat is ``rounds`` asks, a turn each (V1-W1 ~35 ms, V1-W2 ~35 ms, V1-W3 ~100 ms);
+    # on V1-W4 ``rounds`` AG-UI runs, a served turn each (~35 ms)
     "V1-W1": {**V1_WORKER, "workload": "W1", "rounds": 10, "warmup": 20, "batch_chats": 1},
     "V1-W2": {**V1_WORKER, "workload": "W2", "rounds": 5, "warmup": 10, "batch_chats": 1},
     "V1-W3": {**V1_WORKER, "workload": "W3", "rounds": 2, "warmup": 5, "batch_chats": 1},
+    "V1-W4": {**V1_WORKER, "workload": "W4", "rounds": 3, "warmup": 5, "batch_chats": 1},
 }
 UNITS = {
     "W1": ("µs / turn", 1.0),
@@ -65,6 +68,7 @@ UNITS = {
     "V1-W1": ("µs / turn", 1.0),
     "V1-W2": ("µs / turn", 1.0),
     "V1-W3": ("ms / remote turn", 1000.0),
+    "V1-W4": ("ms / served turn", 1000.0),
 }
 A_A_CONTROL = "baseline-again"
 """Beyond ``run.py``'s configurations, on every workload: a second uninstrumented process (what separates
