@@ -20,6 +20,8 @@ from opentelemetry import context
 from opentelemetry.instrumentation.utils import unwrap
 from wrapt import BoundFunctionWrapper, FunctionWrapper, register_post_import_hook, wrap_object
 
+from opentelemetry_instrumentation_ag2.ag2_own_tracing import is_ag2_own_wrapper
+
 logger = logging.getLogger(__name__)
 
 
@@ -94,7 +96,7 @@ class Patch:
             owner, name = self.located()
             if not hasattr(owner, name):
                 return False
-            if getattr(getattr(owner, name), "__otel_wrapped__", False):
+            if is_ag2_own_wrapper(getattr(owner, name)):
                 logger.info("ag2 instrumentation: %s is AG2's own tracing's wrapper; not wrapping it", self.target)
                 return False
             current = vars(owner).get(name) if isinstance(owner, type) else getattr(owner, name)

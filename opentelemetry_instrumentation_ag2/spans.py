@@ -11,7 +11,6 @@ span and re-raised unchanged.
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
@@ -23,6 +22,7 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import Span, SpanKind, Tracer
 from opentelemetry.util.types import AttributeValue
 
+from opentelemetry_instrumentation_ag2.ag2_own_tracing import current_ag2_span
 from opentelemetry_instrumentation_ag2.attributes import AG2_SPAN_TYPE, ERROR_TYPE, GEN_AI_CONVERSATION_ID
 from opentelemetry_instrumentation_ag2.config import Settings
 from opentelemetry_instrumentation_ag2.encodable import encodable, encodable_attributes, span_name
@@ -37,11 +37,6 @@ _CONVERSATION_ID = conversation_id_key() or context.create_key("ag2-conversation
 instrumentations' spans carry the same ``gen_ai.conversation.id``."""
 _AGENT_TURN = context.create_key("ag2-agent-turn")
 _CONVERSATION_SPAN = context.create_key("ag2-conversation-span")
-AG2_OWN_TRACING_SCOPE = "opentelemetry.instrumentation.ag2"
-"""The scope of AG2's own opt-in tracing (``autogen.opentelemetry``)."""
-AG2_OWN_TRACING_MODULES = ("autogen.opentelemetry", "ag2.middleware.builtin.telemetry")
-"""AG2's own tracing of each line (classic's helpers, 1.x's ``TelemetryMiddleware``): until one of them is
-imported, it cannot be on."""
 
 STARTED_SPAN = object()
 """A ``SpanStart.context_values`` value standing for the span being started."""
@@ -93,17 +88,6 @@ def current_conversation_span() -> Span | None:
 def current_agent() -> Any:
     """The agent whose turn the current context is in (reset by each new conversation)."""
     return context.get_value(_AGENT_TURN)
-
-
-def ag2_own_span_of(start: SpanStart) -> Span | None:
-    """AG2's own span of this very operation (same ``ag2.span.type``), when it is the current span."""
-    if not any(module in sys.modules for module in AG2_OWN_TRACING_MODULES):
-        return None
-    current = trace.get_current_span()
-    if getattr(getattr(current, "instrumentation_scope", None), "name", None) != AG2_OWN_TRACING_SCOPE:
-        return None
-    operation = (getattr(current, "attributes", None) or {}).get(AG2_SPAN_TYPE)
-    return current if operation is not None and operation == start.attributes.get(AG2_SPAN_TYPE) else None
 
 
 _reported_failures: set[str] = set()
@@ -286,7 +270,7 @@ class TracingSession:
             if start is None:
                 return None
             if start.adopt is None:
-                start.adopt = ag2_own_span_of(start)
+                start.adopt = current_ag2_span(start.attributes.get(AG2_SPAN_TYPE))
             return ActiveSpan(self, start, current)
         except Exception:
             report_telemetry_failure("failed to start a span")

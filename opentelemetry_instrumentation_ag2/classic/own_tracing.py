@@ -1,7 +1,7 @@
 """AG2's own opt-in tracing (``autogen.opentelemetry``) beside ours: one span per operation, in either order.
 
 AG2's helpers wrap objects one by one. Where their wrapper runs *outside* ours, ours adopts its span
-(``SpanStart.adopt``, see :func:`..spans.ag2_own_span_of`). Where it would run *inside* ours — the
+(``SpanStart.adopt``, see :func:`..ag2_own_tracing.current_ag2_span`). Where it would run *inside* ours — the
 LLM-based speaker selection of a group chat, and the internal agents AG2 makes for it — ours sets AG2's
 wrappers aside on that object while instrumented, so only ours traces it. An agent AG2 wrapped *before*
 ``instrument()`` holds, in each wrapper, the bound method it replaced, which skips our class patches: ours
@@ -21,17 +21,13 @@ from collections.abc import Callable, Iterable, Iterator
 from types import CellType, FunctionType, MethodType
 from typing import Any
 
+from opentelemetry_instrumentation_ag2.ag2_own_tracing import CLASSIC_MODULE, is_ag2_own_wrapper
 from opentelemetry_instrumentation_ag2.patching import BoundPatchedFunction, Patch, PatchedFunction
 
 logger = logging.getLogger(__name__)
 
 SELECTION_WRAPPERS = ("_auto_select_speaker", "a_auto_select_speaker", "_create_internal_agents")
 """What ``autogen.opentelemetry``'s ``instrument_groupchat`` wraps on a ``GroupChat``, inside ``select_speaker``."""
-AG2_OWN_TRACING_MODULE = "autogen.opentelemetry"
-
-
-def _is_ag2_own_wrapper(value: Any) -> bool:
-    return getattr(value, "__otel_wrapped__", False) is True
 
 
 def _class_attribute(cls: type, name: str) -> Any:
@@ -93,14 +89,14 @@ def _cells(wrapper: Any) -> Iterator[tuple[CellType, Any]]:
 def _captured_methods(agent: Any) -> Iterator[tuple[CellType, Any]]:
     """The closure cells of AG2's wrappers on ``agent``, with what each holds."""
     for wrapper in list(vars(agent).values()):
-        if _is_ag2_own_wrapper(wrapper):
+        if is_ag2_own_wrapper(wrapper):
             yield from _cells(wrapper)
 
 
 def _captured_function(owner: Any, name: str) -> Iterator[tuple[CellType, Any]]:
     """The cell of AG2's wrapper at ``owner.name`` (a class's) holding the function the class defined there."""
     wrapper = vars(owner).get(name) if isinstance(owner, type) else None
-    if not _is_ag2_own_wrapper(wrapper):
+    if not is_ag2_own_wrapper(wrapper):
         return
     qualname = f"{owner.__qualname__}.{name}"
     for cell, held in _cells(wrapper):
@@ -148,7 +144,7 @@ class OwnTracingSetAside:
     def set_aside(self, target: Any, names: tuple[str, ...] = SELECTION_WRAPPERS) -> None:
         """Take AG2's wrappers of ``names`` off ``target`` (once), so its class's methods, ours, run."""
         found = vars(target)
-        wrappers = {name: found[name] for name in names if _is_ag2_own_wrapper(found.get(name))}
+        wrappers = {name: found[name] for name in names if is_ag2_own_wrapper(found.get(name))}
         if not wrappers:
             return
         for name in wrappers:
@@ -159,7 +155,7 @@ class OwnTracingSetAside:
 
     def reroute_agents(self, agent_class: type) -> None:
         """Route the agents AG2 wrapped before ``instrument()`` through ours (see the module docstring)."""
-        if AG2_OWN_TRACING_MODULE not in sys.modules:
+        if CLASSIC_MODULE not in sys.modules:
             return  # AG2's own tracing was never imported: it wrapped nothing
         try:
             agents = _instances(agent_class)
@@ -177,7 +173,7 @@ class OwnTracingSetAside:
     def reroute_functions(self, patches: Iterable[Patch]) -> None:
         """Route the class functions AG2's own tracing wrapped before ``instrument()`` (in place of these
         patches' targets) through the patches' wrappers."""
-        if AG2_OWN_TRACING_MODULE not in sys.modules:
+        if CLASSIC_MODULE not in sys.modules:
             return
         for patch in patches:
             try:
