@@ -59,7 +59,7 @@ class Listener:
 
 def listen(host: str, port: int) -> Listener:
     """Listen on ``host:port``; ``SystemExit`` saying why if that port cannot be had."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # asyncio turns Nagle off only then
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))

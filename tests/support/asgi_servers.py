@@ -16,7 +16,7 @@ HOST = "127.0.0.1"
 
 def free_socket() -> socket.socket:
     """A TCP socket bound to an ephemeral port on 127.0.0.1 (not listening yet)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # asyncio turns Nagle off only then
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((HOST, 0))
     return sock

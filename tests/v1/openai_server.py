@@ -64,7 +64,7 @@ class ScriptedOpenAI:
 @contextmanager
 def serve(app: Any) -> Iterator[str]:
     """Serve ``app`` on an ephemeral 127.0.0.1 port until the block ends; yields its ``/v1`` base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # asyncio turns Nagle off only then
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((HOST, 0))
     port = sock.getsockname()[1]
