@@ -35,10 +35,10 @@ from opentelemetry.metrics import get_meter
 from opentelemetry.semconv.schemas import Schemas
 from opentelemetry.trace import get_tracer
 
-from opentelemetry_instrumentation_ag2.a2a_sdk import quiet_a2a_sdk_tracing
 from opentelemetry_instrumentation_ag2.classic import ClassicLine
 from opentelemetry_instrumentation_ag2.config import Settings
 from opentelemetry_instrumentation_ag2.package import _instruments, _instruments_any
+from opentelemetry_instrumentation_ag2.remote.a2a_sdk import quiet_a2a_sdk_tracing
 from opentelemetry_instrumentation_ag2.signals import Signals
 from opentelemetry_instrumentation_ag2.spans import TracingSession
 from opentelemetry_instrumentation_ag2.v1 import V1Line

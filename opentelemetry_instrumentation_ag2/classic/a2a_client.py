@@ -19,13 +19,13 @@ from opentelemetry import context, trace
 from opentelemetry.trace import SpanKind
 
 from opentelemetry_instrumentation_ag2 import attributes as attr
-from opentelemetry_instrumentation_ag2.a2a_propagation import HTTPX_SEND, IN_REMOTE_CALL
 from opentelemetry_instrumentation_ag2.classic import modules
 from opentelemetry_instrumentation_ag2.classic.reply_swaps import ReplyFunctionSwaps, as_method
 from opentelemetry_instrumentation_ag2.content import output_json
 from opentelemetry_instrumentation_ag2.encodable import encodable_attributes, encodable_text
 from opentelemetry_instrumentation_ag2.endpoints import url_port
 from opentelemetry_instrumentation_ag2.patching import Patch
+from opentelemetry_instrumentation_ag2.remote.a2a_propagation import HTTPX_SEND, IN_REMOTE_CALL
 from opentelemetry_instrumentation_ag2.signals import Measure
 from opentelemetry_instrumentation_ag2.spans import ActiveSpan, SpanStart, TracingSession
 

@@ -21,10 +21,10 @@ from opentelemetry import context, trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
 from opentelemetry_instrumentation_ag2 import attributes as attr
-from opentelemetry_instrumentation_ag2.a2a_propagation import HTTPX_SEND, in_remote_call, inject_into_metadata
 from opentelemetry_instrumentation_ag2.encodable import encodable_text
 from opentelemetry_instrumentation_ag2.endpoints import url_port
 from opentelemetry_instrumentation_ag2.patching import Patch
+from opentelemetry_instrumentation_ag2.remote.a2a_propagation import HTTPX_SEND, in_remote_call, inject_into_metadata
 from opentelemetry_instrumentation_ag2.spans import TracingSession
 
 logger = logging.getLogger(__name__)

@@ -25,9 +25,9 @@ from opentelemetry import context
 
 from opentelemetry_instrumentation_ag2 import attributes as attr
 from opentelemetry_instrumentation_ag2.encodable import encodable_text
-from opentelemetry_instrumentation_ag2.http_exchange import json_rpc_request, note_json_rpc_method, observed
 from opentelemetry_instrumentation_ag2.patching import Patch
-from opentelemetry_instrumentation_ag2.server_span import http_server_attributes, server_span_placement
+from opentelemetry_instrumentation_ag2.remote.http_exchange import json_rpc_request, note_json_rpc_method, observed
+from opentelemetry_instrumentation_ag2.remote.server_span import http_server_attributes, server_span_placement
 from opentelemetry_instrumentation_ag2.spans import STARTED_SPAN, SpanStart, TracingSession, record_exception
 
 logger = logging.getLogger(__name__)

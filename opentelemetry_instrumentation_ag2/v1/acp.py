@@ -23,8 +23,8 @@ from typing import Any
 
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
-from opentelemetry_instrumentation_ag2.meta_context import context_in_meta, with_meta_context
 from opentelemetry_instrumentation_ag2.patching import Patch, run_in
+from opentelemetry_instrumentation_ag2.remote.meta_context import context_in_meta, with_meta_context
 from opentelemetry_instrumentation_ag2.spans import TracingSession
 
 logger = logging.getLogger(__name__)

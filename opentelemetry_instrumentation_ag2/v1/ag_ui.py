@@ -24,9 +24,9 @@ from opentelemetry.trace import Span
 
 from opentelemetry_instrumentation_ag2.encodable import encodable_text
 from opentelemetry_instrumentation_ag2.errors import mark_failed
-from opentelemetry_instrumentation_ag2.http_exchange import observed
 from opentelemetry_instrumentation_ag2.patching import Patch
-from opentelemetry_instrumentation_ag2.server_span import http_server_attributes, server_span_placement
+from opentelemetry_instrumentation_ag2.remote.http_exchange import observed
+from opentelemetry_instrumentation_ag2.remote.server_span import http_server_attributes, server_span_placement
 from opentelemetry_instrumentation_ag2.spans import SpanStart, TracingSession
 
 logger = logging.getLogger(__name__)

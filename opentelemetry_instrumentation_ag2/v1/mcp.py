@@ -4,7 +4,7 @@ The mcp SDK (2.x) puts W3C trace context into each request's ``_meta`` (its ``MC
 its server continues it (its SERVER spans). It sends notifications without it, so the server's span of one
 starts a new trace: ``notifications/initialized`` ends every handshake, and ``MCPToolkit`` opens a session for
 each discovery and each tool call. Within a traced turn, :func:`notify_in_turn` adds the current context to a
-notification's ``_meta`` (:mod:`..meta_context`), so the server's spans stay in the turn's trace.
+notification's ``_meta`` (:mod:`..remote.meta_context`), so the server's spans stay in the turn's trace.
 
 The mcp SDK 1.x (ag2 1.0) neither sends nor reads that context and makes no spans: its server gets a SERVER
 span per request from :func:`serve_in_caller_context`, continuing a ``_meta`` context a client sent.
@@ -22,8 +22,8 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import SpanKind
 
 from opentelemetry_instrumentation_ag2 import attributes as attr
-from opentelemetry_instrumentation_ag2.meta_context import TRACEPARENT, context_in_meta, with_meta_context
 from opentelemetry_instrumentation_ag2.patching import Patch
+from opentelemetry_instrumentation_ag2.remote.meta_context import TRACEPARENT, context_in_meta, with_meta_context
 from opentelemetry_instrumentation_ag2.spans import SpanStart, TracingSession
 from opentelemetry_instrumentation_ag2.v1.turn_state import current_turn
 

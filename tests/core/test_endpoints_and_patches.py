@@ -7,9 +7,9 @@ import pytest
 from opentelemetry import context, trace
 from opentelemetry.sdk.trace import TracerProvider
 
-from opentelemetry_instrumentation_ag2.a2a_propagation import HTTPX_SEND, in_remote_call
 from opentelemetry_instrumentation_ag2.endpoints import url_host, url_port
 from opentelemetry_instrumentation_ag2.patching import Patch
+from opentelemetry_instrumentation_ag2.remote.a2a_propagation import HTTPX_SEND, in_remote_call
 
 
 @pytest.mark.parametrize(

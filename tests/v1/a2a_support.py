@@ -16,7 +16,7 @@ from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan
 
-from opentelemetry_instrumentation_ag2.a2a_sdk import quiet_a2a_sdk_tracing
+from opentelemetry_instrumentation_ag2.remote.a2a_sdk import quiet_a2a_sdk_tracing
 from tests.support.asgi_servers import free_socket, serve_app, url_of
 from tests.support.otlp_receiver import ReceivedSpan, TraceReceiver
 from tests.support.processes import Exchange, instrumented_module, server_and_client

@@ -18,7 +18,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from opentelemetry_instrumentation_ag2.meta_context import with_meta_context
+from opentelemetry_instrumentation_ag2.remote.meta_context import with_meta_context
 from tests.support.fixtures import InstrumentAG2
 from tests.v1.helpers import by_name, is_child, one, scripted
 
