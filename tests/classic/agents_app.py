@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from autogen import ConversableAgent, LLMConfig
+from autogen import ConversableAgent, GroupChat, GroupChatManager, LLMConfig
 
 QUESTION = "My Python app crashes with a segfault on startup. How do I debug this?"
 
@@ -20,6 +20,20 @@ def llm_config(base_url: str, model: str = "gpt-4o-mini") -> LLMConfig:
         {"api_type": "openai", "model": model, "api_key": "test", "base_url": base_url, "max_retries": 0},
         cache_seed=None,
     )
+
+
+def two_agent_group_chat(
+    tech: ConversableAgent, research: ConversableAgent, method: str, base_url: str
+) -> GroupChatManager:
+    """A four-round group chat of the two agents choosing its speakers by ``method`` (AG2's name for one, or
+    ``"callable"``: a function alternating between them)."""
+
+    def alternate(last_speaker: Any, groupchat: GroupChat) -> Any:
+        return research if last_speaker is tech else tech
+
+    selection_method = alternate if method == "callable" else method
+    groupchat = GroupChat([tech, research], messages=[], max_round=4, speaker_selection_method=selection_method)
+    return GroupChatManager(groupchat, llm_config=llm_config(base_url))
 
 
 def build_agents(base_url: str, **tech_agent_options: Any) -> tuple[ConversableAgent, ConversableAgent]:

@@ -35,7 +35,7 @@ from opentelemetry.trace import StatusCode
 from opentelemetry_instrumentation_ag2 import AG2Instrumentor
 from opentelemetry_instrumentation_ag2.classic.own_tracing import SELECTION_WRAPPERS
 
-from .agents_app import QUESTION, llm_config
+from .agents_app import QUESTION, llm_config, two_agent_group_chat
 from .conftest import parent_of
 
 pytestmark = pytest.mark.timeout(60)
@@ -95,12 +95,7 @@ def group_chat(method: str) -> Callable[..., Scenario]:
         tech, research = agent(llm, "tech_agent"), agent(llm, "research_agent")
         monkeypatch.setattr(builtins, "input", lambda prompt="": "2")  # manual selection: the second agent
 
-        def alternate(last_speaker: Any, groupchat: GroupChat) -> Any:
-            return research if last_speaker is tech else tech
-
-        selection_method = alternate if method == "callable" else method
-        groupchat = GroupChat([tech, research], messages=[], max_round=4, speaker_selection_method=selection_method)
-        manager = GroupChatManager(groupchat, llm_config=llm_config(llm.base_url))
+        manager = two_agent_group_chat(tech, research, method, llm.base_url)
         initiator = user()
         turns = 3  # each after a speaker selection; an LLM-based one is a turn of its own speaker_selection_agent
         asked = turns if method == "auto" else 0

@@ -18,7 +18,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind, StatusCode
 
 from .a2a_support import serve_agent
-from .agents_app import llm_config
+from .agents_app import llm_config, two_agent_group_chat
 from .conftest import by_name, parent_of
 
 pytestmark = pytest.mark.timeout(90)
@@ -192,12 +192,7 @@ def test_classic_group_chat_every_selection_method(instrument, span_exporter, ll
     tech, research = agents(llm.base_url, "tech_agent", "research_agent")
     monkeypatch.setattr(builtins, "input", lambda prompt="": "2")  # manual selection: the second agent
 
-    def alternate(last_speaker: Any, groupchat: GroupChat) -> Any:
-        return research if last_speaker is tech else tech
-
-    selection_method = alternate if method == "callable" else method
-    groupchat = GroupChat([tech, research], messages=[], max_round=4, speaker_selection_method=selection_method)
-    manager = GroupChatManager(groupchat, llm_config=llm_config(llm.base_url))
+    manager = two_agent_group_chat(tech, research, method, llm.base_url)
     user = ConversableAgent("user", human_input_mode="NEVER", llm_config=False)
     user.initiate_chat(manager, message=QUESTION)
     spans = span_exporter.get_finished_spans()
