@@ -25,12 +25,16 @@ from opentelemetry_instrumentation_ag2.ag2_own_tracing import is_ag2_own_wrapper
 logger = logging.getLogger(__name__)
 
 
+def unpatched(function: Any) -> Any:
+    """``function`` without the instrumentor's wrappers (itself when it has none)."""
+    while isinstance(function, (PatchedFunction, BoundPatchedFunction)):
+        function = function.__wrapped__
+    return function
+
+
 def original_function(module: str, qualname: str) -> Any:
     """The function at ``module.qualname``, without the instrumentor's wrapper (how a wrapper unpickles)."""
-    found = reduce(getattr, qualname.split("."), importlib.import_module(module))
-    while isinstance(found, (PatchedFunction, BoundPatchedFunction)):
-        found = found.__wrapped__
-    return found
+    return unpatched(reduce(getattr, qualname.split("."), importlib.import_module(module)))
 
 
 class _CopiesAsTheFunction:

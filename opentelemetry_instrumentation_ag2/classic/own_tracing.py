@@ -14,6 +14,7 @@ captured, which ours finds in place of its patch: ours routes it through that pa
 from __future__ import annotations
 
 import gc
+import inspect
 import logging
 import sys
 import weakref
@@ -22,26 +23,12 @@ from types import CellType, FunctionType, MethodType
 from typing import Any
 
 from opentelemetry_instrumentation_ag2.ag2_own_tracing import CLASSIC_MODULE, is_ag2_own_wrapper
-from opentelemetry_instrumentation_ag2.patching import BoundPatchedFunction, Patch, PatchedFunction
+from opentelemetry_instrumentation_ag2.patching import Patch, PatchedFunction, unpatched
 
 logger = logging.getLogger(__name__)
 
 SELECTION_WRAPPERS = ("_auto_select_speaker", "a_auto_select_speaker", "_create_internal_agents")
 """What ``autogen.opentelemetry``'s ``instrument_groupchat`` wraps on a ``GroupChat``, inside ``select_speaker``."""
-
-
-def _class_attribute(cls: type, name: str) -> Any:
-    for klass in cls.__mro__:
-        found = vars(klass).get(name)
-        if found is not None:
-            return found
-    return None
-
-
-def _unpatched(function: Any) -> Any:
-    while isinstance(function, (PatchedFunction, BoundPatchedFunction)):
-        function = function.__wrapped__
-    return function
 
 
 class ThroughOurs:
@@ -56,7 +43,7 @@ class ThroughOurs:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         original = self.original
         agent = original.__self__
-        patched = _class_attribute(type(agent), original.__name__)
+        patched = inspect.getattr_static(type(agent), original.__name__, None)
         if isinstance(patched, PatchedFunction) and patched.__wrapped__ is original.__func__:
             return patched.__get__(agent, type(agent))(*args, **kwargs)
         return original(*args, **kwargs)
@@ -70,7 +57,7 @@ class ThroughPatch:
 
     def __init__(self, original: Any, wrapper: Callable) -> None:
         self.original = original
-        self.patched = PatchedFunction(_unpatched(original), wrapper)
+        self.patched = PatchedFunction(unpatched(original), wrapper)
 
     def __call__(self, instance: Any, /, *args: Any, **kwargs: Any) -> Any:
         return self.patched.__get__(instance, type(instance))(*args, **kwargs)
@@ -100,7 +87,7 @@ def _captured_function(owner: Any, name: str) -> Iterator[tuple[CellType, Any]]:
         return
     qualname = f"{owner.__qualname__}.{name}"
     for cell, held in _cells(wrapper):
-        function = _unpatched(held)
+        function = unpatched(held)
         if isinstance(function, FunctionType) and function.__qualname__ == qualname:
             yield cell, held
 
@@ -109,7 +96,7 @@ def _is_own_class_method(agent: Any, held: Any) -> bool:
     """Whether ``held`` is ``agent``'s bound method as its class defines it (ours patched or not)."""
     if not isinstance(held, MethodType) or held.__self__ is not agent:
         return False
-    return _unpatched(_class_attribute(type(agent), held.__name__)) is held.__func__
+    return unpatched(inspect.getattr_static(type(agent), held.__name__, None)) is held.__func__
 
 
 def _reroute(agent: Any) -> bool:
