@@ -20,7 +20,8 @@
   (the batch processor's export thread makes every instrumented process multi-threaded).
 * ``minimal``: the cheapest instrumentation making the same W1 and W2 spans: plain wrappers around
   ``generate_reply``, ``initiate_chat`` and ``OpenAIWrapper.create`` that only enter
-  ``tracer.start_as_current_span(name)``.
+  ``tracer.start_as_current_span(name)``. On AG2 1.x (``import ag2``): the same spans as ours, with as many
+  attributes, made as cheaply as the SDK allows (:func:`minimal_v1_wrappers`): the floor of ours' spans.
 
 Every configuration but ``baseline`` uses a ``TracerProvider`` with a ``BatchSpanProcessor`` (default
 settings, as in production) and an exporter that counts the spans and drops them; the provider is also
@@ -29,6 +30,8 @@ made the global one, for libraries that use that.
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -98,7 +101,8 @@ class Telemetry:
 
             OpenInferenceInstrumentor().instrument(tracer_provider=self.provider)
         elif config == "minimal":
-            minimal_wrappers(self.provider.get_tracer("benchmarks.minimal"))
+            tracer = self.provider.get_tracer("benchmarks.minimal")
+            minimal_v1_wrappers(tracer) if importlib.util.find_spec("ag2") else minimal_wrappers(tracer)
         elif config not in ("ag2", "floor", "floor-in-turn", "attributed-in-turn", "sdk-only"):
             raise ValueError(f"unknown configuration {config!r}")
 
@@ -121,6 +125,12 @@ class Telemetry:
 
         instrument_llm_wrapper(tracer_provider=self.provider)
         instrument_a2a_server(server, tracer_provider=self.provider)
+
+    def served_app(self, app: Any, span_name: str) -> Any:
+        """A served ASGI app as this configuration serves it: under ``minimal`` (1.x), in a bare SERVER span."""
+        if self.config != "minimal":
+            return app
+        return minimal_server_span(app, self.provider.get_tracer("benchmarks.minimal"), span_name)
 
     def tracer(self) -> Any:
         """A tracer of the benchmark's provider (for the bare-span floor)."""
@@ -184,6 +194,93 @@ def minimal_wrappers(tracer: Any) -> None:
     bare_span(ConversableAgent, "generate_reply", lambda agent: "invoke_agent " + agent.name)
     bare_span(ConversableAgent, "initiate_chat", lambda agent: "conversation " + agent.name)
     bare_span(OpenAIWrapper, "create", lambda _: "chat")
+
+
+MINIMAL_V1_ATTRIBUTES = {
+    "ag2.span.type": "agent",
+    "gen_ai.operation.name": "invoke_agent",
+    "gen_ai.agent.name": "agent",
+    "gen_ai.provider.name": "openai",
+    "gen_ai.request.model": "gpt-4o-mini",
+    "gen_ai.conversation.id": "conversation",
+}
+"""As many attributes as ours puts on a 1.x turn's and an LLM call's span, constant (nothing read per call)."""
+MINIMAL_V1_RESPONSE = {
+    "gen_ai.response.model": "gpt-4o-mini",
+    "gen_ai.response.id": "response",
+    "gen_ai.usage.input_tokens": 1,
+    "gen_ai.usage.output_tokens": 1,
+    "gen_ai.response.finish_reasons": ("stop",),
+}
+"""As many attributes as ours reads off a model's response where it reports usage (V1-W2 and later)."""
+MINIMAL_SERVER_ATTRIBUTES = {
+    "http.request.method": "POST",
+    "url.scheme": "http",
+    "url.path": "/",
+    "http.route": "/",
+    "server.address": "127.0.0.1",
+    "server.port": 8000,
+    "network.protocol.version": "1.1",
+    "http.response.status_code": 200,
+}
+"""As many attributes as ours puts on a served request's span."""
+
+
+def minimal_v1_wrappers(tracer: Any) -> None:
+    """On AG2 1.x, ours' turn and LLM-call spans made bare: one middleware appended to every turn (as ours and AG2's
+    own are) entering ``invoke_agent`` around the turn and ``chat`` around each model call but a remote agent's."""
+    from ag2.agent import Agent
+    from ag2.middleware import BaseMiddleware
+    from opentelemetry.trace import SpanKind
+
+    class BareSpans(BaseMiddleware):
+        def __init__(self, event: Any, context: Any, remote: bool) -> None:
+            super().__init__(event, context)
+            self.remote = remote
+
+        async def on_turn(self, call_next: Callable, event: Any, context: Any) -> Any:
+            with tracer.start_as_current_span("invoke_agent agent", attributes=MINIMAL_V1_ATTRIBUTES):
+                return await call_next(event, context)
+
+        async def on_llm_call(self, call_next: Callable, events: Any, context: Any) -> Any:
+            if self.remote:  # ours makes no chat span of a remote agent's call: its turn's span is that call
+                return await call_next(events, context)
+            kind = SpanKind.CLIENT
+            with tracer.start_as_current_span("chat gpt-4o-mini", kind=kind, attributes=MINIMAL_V1_ATTRIBUTES) as span:
+                response = await call_next(events, context)
+                if response.usage:
+                    span.set_attributes(MINIMAL_V1_RESPONSE)
+                return response
+
+    original = Agent._turn_scope
+
+    def turn_scope(self: Any, *args: Any, **kwargs: Any) -> Any:
+        bare = functools.partial(BareSpans, remote=type(self.config).__name__ == "A2AConfig")
+        kwargs["additional_middleware"] = (*kwargs.get("additional_middleware", ()), bare)
+        return original(self, *args, **kwargs)
+
+    Agent._turn_scope = turn_scope
+
+
+def minimal_server_span(app: Any, tracer: Any, span_name: str) -> Any:
+    """An ASGI app whose every HTTP request is one bare SERVER span continuing the caller's W3C context."""
+    from opentelemetry.propagate import extract
+    from opentelemetry.trace import SpanKind
+
+    def header(carrier: Any, key: str) -> Any:
+        encoded = key.encode()
+        return [value.decode() for name, value in carrier if name == encoded] or None
+
+    getter = type("HeaderGetter", (), {"get": staticmethod(header), "keys": staticmethod(lambda carrier: [])})()
+
+    async def served(scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            return await app(scope, receive, send)
+        parent = extract(scope["headers"], getter=getter)
+        with tracer.start_as_current_span(span_name, parent, SpanKind.SERVER, attributes=MINIMAL_SERVER_ATTRIBUTES):
+            return await app(scope, receive, send)
+
+    return served
 
 
 # ---------------------------------------------------------------------------------------------- groups

@@ -75,8 +75,9 @@ A_A_CONTROL = "baseline-again"
 two identical processes)."""
 EXTRA_CONFIGS = {"W2": ("minimal",)}
 """Beyond ``run.py``'s: on W2 the minimal wrapper (ours' spans, bare): what the spans alone cost there."""
-V1_CONFIGS = ("baseline", "ours", "ag2", "sdk-only")
-"""On AG2 1.x (workloads with a ``worker``): AG2's own tracing is its ``TelemetryMiddleware``; no OpenInference."""
+V1_CONFIGS = ("baseline", "ours", "ag2", "sdk-only", "minimal")
+"""On AG2 1.x (workloads with a ``worker``): AG2's own tracing is its ``TelemetryMiddleware``; no OpenInference; the
+minimal wrapper is the floor of ours' spans (the same spans, as many attributes, made bare)."""
 BOOTSTRAP_SAMPLES = 2000
 Run = dict[str, dict[str, Any]]
 """One set of side-by-side workers: each configuration's result."""

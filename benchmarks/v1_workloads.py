@@ -231,6 +231,8 @@ def ag_ui_app(agent: Any, url: str) -> Any:
 
 
 SERVED_APPS: dict[str, Callable[[Any, str], Any]] = {"a2a": a2a_app, "ag-ui": ag_ui_app}
+SERVER_SPANS = {"a2a": "a2a-execution", "ag-ui": "ag-ui-execution"}
+"""The name of ours' span of a served request, by protocol (for ``minimal``'s bare one)."""
 """How the ``server`` task builds its ASGI app around the agent, by protocol: ``app(agent, url)``."""
 
 
@@ -259,7 +261,7 @@ def task_server(spec: dict[str, Any]) -> dict[str, Any]:
     name = "checklist_agent"
     config = openai_config(spec["model_url"], shared_http_client())
     agent = Agent(name, "You answer checklist questions.", config=config, middleware=own_tracing(telemetry, name))
-    app = SERVED_APPS[spec["protocol"]](agent, url)
+    app = telemetry.served_app(SERVED_APPS[spec["protocol"]](agent, url), SERVER_SPANS[spec["protocol"]])
     # uvicorn re-raises the SIGTERM it caught once it has shut down: a handler of ours makes that a no-op
     signal.signal(signal.SIGTERM, lambda *_: None)
     print(f"READY {url}", file=sys.__stdout__, flush=True)
