@@ -9,7 +9,6 @@ unencodable character replaced by U+FFFD.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from typing import Any
 
 REPLACEMENT = "\ufffd"
@@ -27,8 +26,14 @@ def encodable_text(text: str) -> str:
     return text
 
 
+_PLAIN = frozenset((int, float, bool))
+"""Attribute value types with nothing to encode."""
+
+
 def encodable(value: Any) -> Any:
     """An attribute value with its strings (alone or in a sequence) made encodable; other values as given."""
+    if (value.__class__ is str and value.isascii()) or value.__class__ in _PLAIN:  # the common cases, at once
+        return value
     if isinstance(value, str):
         return encodable_text(value)
     if isinstance(value, (list, tuple)) and any(isinstance(item, str) for item in value):
@@ -36,9 +41,13 @@ def encodable(value: Any) -> Any:
     return value
 
 
-def encodable_attributes(attributes: Mapping[str, Any]) -> dict[str, Any]:
-    """``attributes`` with every string value made encodable (the keys are the instrumentation's own)."""
-    return {key: encodable(value) for key, value in attributes.items()}
+def encodable_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
+    """``attributes`` with every string value made encodable (the keys are the instrumentation's own): the same
+    dict when there is nothing to change (ASCII text, numbers: the common case, checked without a call per value)."""
+    for value in attributes.values():
+        if not ((value.__class__ is str and value.isascii()) or value.__class__ in _PLAIN):
+            return {key: encodable(value) for key, value in attributes.items()}
+    return attributes
 
 
 def span_name(name: str) -> str:

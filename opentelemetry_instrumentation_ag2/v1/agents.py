@@ -21,7 +21,7 @@ from opentelemetry_instrumentation_ag2.spans import STARTED_SPAN, ActiveSpan, Sp
 from opentelemetry_instrumentation_ag2.usage import USAGE, new_usage
 from opentelemetry_instrumentation_ag2.v1.a2a_client import REMOTE_SPAN, remote_attributes, remote_card_url
 from opentelemetry_instrumentation_ag2.v1.messages import reply_json, tool_result_text, turn_input_json
-from opentelemetry_instrumentation_ag2.v1.model_config import model_attributes
+from opentelemetry_instrumentation_ag2.v1.model_config import described_model
 from opentelemetry_instrumentation_ag2.v1.turn_state import TURN, Turn
 
 ENVELOPE_TRACEPARENT_KEY = "ag2.otel.traceparent"
@@ -64,12 +64,13 @@ class AgentSpans:
 
     # invoke_agent {agent}: INTERNAL, or CLIENT when the turn is a remote agent's call (A2A)
     def turn(self, turn: Turn, args: tuple, kwargs: dict) -> SpanStart | None:
-        agent, event, context, config = turn.agent, turn.event, turn.context, turn.config
+        """The span of a turn started from ``args`` = ``(event, context)``."""
+        agent, config, (event, context) = turn.agent, turn.config, args
         attributes: dict[str, Any] = {
             attr.AG2_SPAN_TYPE: attr.SPAN_TYPE_AGENT,
             attr.GEN_AI_OPERATION_NAME: attr.OPERATION_INVOKE_AGENT,
             attr.GEN_AI_AGENT_NAME: agent.name,
-            **model_attributes(config),
+            **described_model(config),
         }
         card_url = remote_card_url(config)
         if card_url is not None:
@@ -79,7 +80,7 @@ class AgentSpans:
             f"invoke_agent {agent.name}",
             attributes,
             SpanKind.INTERNAL if card_url is None else SpanKind.CLIENT,
-            conversation_id=str(context.stream.id),  # one history, one id: continuations share the stream
+            conversation_id=turn.conversation_id,
             agent=agent,
             context_values={USAGE: usage, REMOTE_SPAN: None if card_url is None else STARTED_SPAN, TURN: turn},
             parent=envelope_parent(context),

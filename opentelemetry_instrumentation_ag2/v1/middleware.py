@@ -10,7 +10,6 @@ puts ours in front of it.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -21,7 +20,7 @@ from ag2.middleware import BaseMiddleware
 from opentelemetry_instrumentation_ag2.spans import TracingSession
 from opentelemetry_instrumentation_ag2.v1.agents import AgentSpans
 from opentelemetry_instrumentation_ag2.v1.llm import LLMSpans
-from opentelemetry_instrumentation_ag2.v1.model_config import model_attributes, request_attributes
+from opentelemetry_instrumentation_ag2.v1.model_config import described_request
 from opentelemetry_instrumentation_ag2.v1.tool_schemas import tool_descriptions
 from opentelemetry_instrumentation_ag2.v1.turn_state import Turn
 
@@ -56,7 +55,6 @@ class TracingMiddleware(BaseMiddleware):
         """The tool schemas handed to the turn's latest model call (every tool the model may name)."""
         self._hooks = hooks
         self._descriptions: dict[str, str] | None = None
-        self._llm: dict[str, Any] | None = None
 
     def tool_description(self, name: str) -> str | None:
         """The description of one of the turn's tools, as the model was told it (read once per turn)."""
@@ -65,10 +63,8 @@ class TracingMiddleware(BaseMiddleware):
         return self._descriptions.get(name)
 
     def llm_attributes(self) -> dict[str, Any]:
-        """Provider, model, endpoint and request parameters of the turn's config (read once per turn)."""
-        if self._llm is None:
-            self._llm = {**model_attributes(self.config), **request_attributes(self.config)}
-        return self._llm
+        """Provider, model, endpoint and request parameters of the turn's config (not to be mutated)."""
+        return described_request(self.config)
 
     async def on_turn(self, call_next: Callable, event: Any, context: Any) -> Any:
         if self.turn is None:
@@ -118,8 +114,12 @@ def trace_default_human_input(wrapped: Callable, instance: Any, args: tuple, kwa
     if ours is None:
         return answer
 
-    @functools.wraps(answer)  # AG2 resolves the hook's annotations every turn: its own, already types, not ours
     async def traced_answer(event: HumanInputRequest, context: Context) -> Any:
         return await ours.on_human_input(answer, event, context)
 
+    traced_answer.__annotations__ = _ANSWER_ANNOTATIONS
     return traced_answer
+
+
+_ANSWER_ANNOTATIONS = {"event": HumanInputRequest, "context": Context, "return": None}
+"""The traced answer's annotations as types: AG2 resolves a hook's annotations every turn, strings at a cost."""

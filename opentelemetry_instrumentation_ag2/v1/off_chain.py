@@ -104,7 +104,7 @@ class OffChainSpans:
         return {
             attr.AG2_SPAN_TYPE: span_type,
             attr.GEN_AI_AGENT_NAME: turn.agent.name,
-            attr.GEN_AI_CONVERSATION_ID: str(turn.context.stream.id),
+            attr.GEN_AI_CONVERSATION_ID: turn.conversation_id,
         }
 
     def operation_started(self, turn: Turn, event: Any) -> None:

@@ -10,8 +10,7 @@ set-up and again during the drive, so whatever either does is beneath the turn, 
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from opentelemetry import context
@@ -21,7 +20,7 @@ from opentelemetry_instrumentation_ag2.v1.turn_state import Turn
 
 
 class TurnSpan:
-    """One turn's span: begun now, current around :meth:`current` blocks, ended by :meth:`drive` or :meth:`end`.
+    """One turn's span: begun now, current from :meth:`enter` to :meth:`leave`, ended by :meth:`drive` or :meth:`end`.
 
     The span is begun in a context of its own, so beginning and ending it attach and detach nothing in the
     caller's tasks, whichever tasks set the turn up and drive it.
@@ -29,36 +28,36 @@ class TurnSpan:
 
     __slots__ = ("_active", "_context", "_own", "_spans")
 
-    def __init__(self, spans: AgentSpans, turn: Turn) -> None:
+    def __init__(self, spans: AgentSpans, turn: Turn, turn_args: tuple) -> None:
         self._spans = spans
         self._own = contextvars.copy_context()
-        self._active = self._own.run(spans.telemetry.begin, spans.turn, turn, (), {})
+        self._active = self._own.run(spans.telemetry.begin, spans.turn, turn, turn_args, {})
         self._context = self._own.run(context.get_current) if self._active is not None else None
 
-    @contextmanager
-    def current(self) -> Iterator[None]:
-        """The turn's span, with the values its children read (usage, turn), current for the block."""
-        if self._context is None:
-            yield
-            return
-        token = context.attach(self._context)
-        try:
-            yield
-        finally:
+    def enter(self) -> object:
+        """Make the turn's span current, with the values its children read (usage, turn): a token to :meth:`leave`."""
+        return context.attach(self._context) if self._context is not None else None
+
+    @staticmethod
+    def leave(token: object) -> None:
+        """Undo :meth:`enter`."""
+        if token is not None:
             context.detach(token)
 
     async def drive(self, drive: Callable[[], Awaitable[Any]]) -> Any:
         """Run AG2's ``drive`` beneath the span, and end the span with the turn's outcome."""
-        with self.current():
-            try:
-                reply = await drive()
-            except BaseException as exc:
-                self.end(exc)
-                raise
-            if self._active is not None:
-                self._active.finish(self._spans.turn_result, reply)
-            self.end()
-            return reply
+        token = self.enter()
+        try:
+            reply = await drive()
+        except BaseException as exc:
+            self.end(exc)
+            raise
+        finally:
+            self.leave(token)
+        if self._active is not None:
+            self._active.finish(self._spans.turn_result, reply)
+        self.end()
+        return reply
 
     def end(self, error: BaseException | None = None) -> None:
         """End the span, failed by ``error`` when one ended the turn; later calls do nothing."""

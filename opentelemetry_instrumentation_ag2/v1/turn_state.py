@@ -14,12 +14,18 @@ TURN = context.create_key("ag2-v1-turn")
 
 @dataclass(slots=True)
 class Turn:
-    """One turn being traced: whose, from which event, on which history, calling which model config."""
+    """One turn being traced: whose, in which conversation, calling which model config.
+
+    It holds nothing the turn itself makes (its event, its conversation context, their streams): it sits in the
+    turn's span context, which the OpenTelemetry context variable keeps as its last value after the turn; anything
+    reachable from there at a garbage collection is promoted to the oldest generation, and the whole turn with it
+    would make full collections more frequent.
+    """
 
     agent: Any
-    event: Any
-    context: Any
     config: Any
+    conversation_id: str
+    """The turn's ``gen_ai.conversation.id``: its history's stream (continuations share it)."""
     operation: Span | None = None
     """The maintenance operation (compaction, aggregation) AG2 announced in the turn and has not ended."""
     operation_started: int = 0

@@ -42,24 +42,28 @@ class TracedTurnScope:
     driven ends it on leaving.
     """
 
-    __slots__ = ("_scope", "_span", "_spans", "_turn")
+    __slots__ = ("_scope", "_span", "_spans", "_turn", "_turn_args")
 
-    def __init__(self, scope: Any, spans: AgentSpans, turn: Turn | None) -> None:
+    def __init__(self, scope: Any, spans: AgentSpans, turn: Turn | None, turn_args: tuple) -> None:
         self._scope = scope
         self._spans = spans
         self._turn = turn
+        self._turn_args = turn_args
+        """The turn's ``(event, context)``, for describing it."""
         self._span: TurnSpan | None = None
 
     async def __aenter__(self) -> Callable[[], Awaitable[Any]]:
         if self._turn is None:
             return await self._scope.__aenter__()
-        span = self._span = TurnSpan(self._spans, self._turn)
+        span = self._span = TurnSpan(self._spans, self._turn, self._turn_args)
+        token = span.enter()
         try:
-            with span.current():
-                drive = await self._scope.__aenter__()
+            drive = await self._scope.__aenter__()
         except BaseException as exc:
             span.end(exc)
             raise
+        finally:
+            span.leave(token)
         return partial(span.drive, drive)
 
     async def __aexit__(self, *exc_info: Any) -> Any:
@@ -80,8 +84,8 @@ def inject_tracing(hooks: TurnHooks) -> Callable:
             return wrapped(*args, **kwargs)
         try:
             config = turn_config(agent, kwargs)
-            event = args[0] if args else kwargs.get("event")
-            turn = Turn(agent, event, kwargs.get("context"), config)
+            event, context = args[0] if args else kwargs.get("event"), kwargs.get("context")
+            turn = Turn(agent, config, str(context.stream.id))  # one history, one id: continuations share it
             if traced_by_ag2_middleware(agent, kwargs):  # AG2's turn span starts inside the chain: ours adopts it there
                 factory, turn = TracingFactory(hooks, agent, config, turn), None
             else:
@@ -90,6 +94,6 @@ def inject_tracing(hooks: TurnHooks) -> Callable:
         except Exception:  # telemetry must never break the application
             logger.debug("ag2 instrumentation failed to trace a turn", exc_info=True)
             return wrapped(*args, **kwargs)
-        return TracedTurnScope(wrapped(*args, **kwargs), spans, turn)
+        return TracedTurnScope(wrapped(*args, **kwargs), spans, turn, (event, context))
 
     return wrapper
