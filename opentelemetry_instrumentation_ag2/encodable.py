@@ -28,6 +28,8 @@ def encodable_text(text: str) -> str:
 
 _PLAIN = frozenset((int, float, bool))
 """Attribute value types with nothing to encode."""
+_SCALARS = frozenset((str, int, float, bool))
+"""Attribute value types whose ``str()`` is the value itself or plain ASCII (not so a list's, which escapes)."""
 
 
 def encodable(value: Any) -> Any:
@@ -43,11 +45,11 @@ def encodable(value: Any) -> Any:
 
 def encodable_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
     """``attributes`` with every string value made encodable (the keys are the instrumentation's own): the same
-    dict when there is nothing to change (ASCII text, numbers: the common case, checked without a call per value)."""
-    for value in attributes.values():
-        if not ((value.__class__ is str and value.isascii()) or value.__class__ in _PLAIN):
-            return {key: encodable(value) for key, value in attributes.items()}
-    return attributes
+    dict when there is nothing to change, told without a Python step per value (the common case)."""
+    values = attributes.values()
+    if _SCALARS.issuperset(map(type, values)) and "".join(map(str, values)).isascii():
+        return attributes
+    return {key: encodable(value) for key, value in attributes.items()}
 
 
 def span_name(name: str) -> str:

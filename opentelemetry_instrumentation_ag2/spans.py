@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from opentelemetry import context, trace
@@ -44,22 +44,21 @@ NO_SPAN = trace.INVALID_SPAN
 """A ``SpanStart.adopt`` value: make no span at all, only set the context values and run ``finish``."""
 
 
-@dataclass(slots=True)
 class SpanStart:
-    """What a wrapped call's span looks like when it starts."""
+    """What a wrapped call's span looks like when it starts.
 
-    name: str
-    attributes: dict[str, AttributeValue] = field(default_factory=dict)
+    A plain class rather than a dataclass: every span of every turn makes one, so only what a describer gives is
+    set on the instance; the rest are the class's defaults.
+    """
+
     kind: SpanKind = SpanKind.INTERNAL
-    content: dict[str, AttributeValue] = field(default_factory=dict)
-    """Message content known at the start; only filled when capture is on, routed by the capture mode."""
     conversation_id: str | None = None
     """Set to open a new conversation scope: children carry this ``gen_ai.conversation.id``."""
     agent: Any = None
     """Set on an agent's turn: work beneath it that knows no agent (code executors) is named after it."""
     call: Any = None
     """What ``finish`` needs to know of the call besides its result (e.g. the LLM client wrapper)."""
-    context_values: dict[Any, Any] = field(default_factory=dict)
+    context_values: Mapping[Any, Any] = MappingProxyType({})
     """Further values for the span's context (keys from ``opentelemetry.context.create_key``)."""
     parent: context.Context | None = None
     """The parent context when not the current one (e.g. extracted from a request's headers)."""
@@ -74,6 +73,27 @@ class SpanStart:
     adopt: Span | None = None
     """A span someone else made of this very operation (AG2's own tracing): annotated, not started or ended
     by us; :data:`NO_SPAN` to make no span at all."""
+
+    def __init__(
+        self,
+        name: str,
+        attributes: dict[str, AttributeValue] | None = None,
+        kind: SpanKind = SpanKind.INTERNAL,
+        **options: Any,
+    ) -> None:
+        self.name = name
+        self.attributes = attributes if attributes is not None else {}
+        self.kind = kind
+        self.content: dict[str, AttributeValue] = {}
+        """Message content known at the start; only filled when capture is on, routed by the capture mode."""
+        if options:
+            if not _OPTIONS.issuperset(options):
+                raise TypeError(f"SpanStart got unknown options {sorted(set(options) - _OPTIONS)}")
+            self.__dict__.update(options)
+
+
+_OPTIONS = frozenset(name for name in SpanStart.__annotations__ if name != "kind")
+"""The keywords ``SpanStart`` takes besides its name, attributes and kind."""
 
 
 Describe = Callable[[Any, tuple, dict], "SpanStart | None"]

@@ -1,4 +1,4 @@
-"""An A2A server request's HTTP exchange, observed for its ``a2a-execution`` span (both AG2 lines' servers).
+"""A served request's HTTP exchange, observed for its span (A2A on both AG2 lines, AG-UI).
 
 The request body is peeked at (up to :data:`MAX_BODY_PEEK` bytes, as it streams past) for its JSON-RPC
 method, and the response's status is put on the span, a 5xx marking it failed. Nothing is held back or
@@ -50,9 +50,15 @@ def note_json_rpc_method(span: Span, method: str | None) -> None:
         span.set_attribute(attr.RPC_METHOD, method)
 
 
-def observed(span: Span, receive: Receive, send: Send, on_body: Callable[[bytes], None]) -> tuple[Receive, Send]:
-    """``receive`` and ``send`` of one request, the complete body (when small enough) handed to ``on_body`` and
-    the response status put on ``span``."""
+def observed(
+    span: Span,
+    receive: Receive,
+    send: Send,
+    on_body: Callable[[bytes], None],
+    on_sent: Callable[[dict], None] | None = None,
+) -> tuple[Receive, Send]:
+    """``receive`` and ``send`` of one request, the complete body (when small enough) handed to ``on_body``, the
+    response status put on ``span``, and every message sent shown to ``on_sent``."""
     body = bytearray()
 
     def peek(message: dict) -> None:
@@ -75,6 +81,8 @@ def observed(span: Span, receive: Receive, send: Send, on_body: Callable[[bytes]
 
     async def send_recording(message: dict) -> None:
         _quietly(record, message)
+        if on_sent is not None:
+            _quietly(on_sent, message)
         await send(message)
 
     return receive_peeking, send_recording
@@ -85,4 +93,4 @@ def _quietly(observe: Callable[[dict], None], message: dict) -> None:
     try:
         observe(message)
     except Exception:
-        logger.debug("ag2 instrumentation failed to observe an A2A request's HTTP exchange", exc_info=True)
+        logger.debug("ag2 instrumentation failed to observe a served request's HTTP exchange", exc_info=True)

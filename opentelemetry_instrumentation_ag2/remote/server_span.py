@@ -26,7 +26,12 @@ class _NameValuePairs(Getter[Iterable]):
         return value.decode("latin-1") if isinstance(value, bytes) else str(value)
 
     def get(self, carrier: Iterable, key: str) -> list[str] | None:
-        values = [self._text(value) for name, value in carrier if self._text(name).lower() == key]
+        wanted = (key, key.encode("latin-1"))  # names as ASGI (lower-case bytes) and gRPC (lower-case str) give them
+        values = [
+            self._text(value)
+            for name, value in carrier
+            if name in wanted or (name != name.lower() and self._text(name).lower() == key)
+        ]
         return values or None
 
     def keys(self, carrier: Iterable) -> list[str]:

@@ -16,7 +16,6 @@ span's child. A run that ends on ``RUN_ERROR`` marks the span failed, although t
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -28,8 +27,6 @@ from opentelemetry_instrumentation_ag2.patching import Patch
 from opentelemetry_instrumentation_ag2.remote.http_exchange import observed
 from opentelemetry_instrumentation_ag2.remote.server_span import http_server_attributes, server_span_placement
 from opentelemetry_instrumentation_ag2.spans import SpanStart, TracingSession
-
-logger = logging.getLogger(__name__)
 
 AG_UI_ASGI_MODULE = "ag2.ag_ui.asgi"
 """Where AG2 builds its AG-UI endpoints; patched once the application imports it (``build_asgi`` does)."""
@@ -80,7 +77,7 @@ class AgUiRequests:
         span = active.span
         receive, send = endpoint.receive, endpoint.send
         endpoint.receive, endpoint.send = observed(
-            span, receive, _watching_run_errors(span, send), lambda body: span.set_attributes(run_ids(body))
+            span, receive, send, lambda body: span.set_attributes(run_ids(body)), _run_error_watch(span)
         )
         try:
             with active:
@@ -89,21 +86,14 @@ class AgUiRequests:
             endpoint.receive, endpoint.send = receive, send
 
 
-def _watching_run_errors(span: Span, send: Callable) -> Callable:
-    """``send``, marking ``span`` failed when an event stream carries a ``RUN_ERROR`` (the run failed in a 200)."""
+def _run_error_watch(span: Span) -> Callable[[dict], None]:
+    """Marks ``span`` failed when the event stream sent carries a ``RUN_ERROR`` (the run failed in a 200)."""
 
     def watch(message: dict) -> None:
         if message.get("type") == "http.response.body" and bytes(message.get("body", b"")).startswith(_RUN_ERROR_EVENT):
             mark_failed(span, RUN_ERROR)
 
-    async def send_watching(message: dict) -> None:
-        try:
-            watch(message)
-        except Exception:
-            logger.debug("ag2 instrumentation failed to watch an AG-UI event stream", exc_info=True)
-        await send(message)
-
-    return send_watching
+    return watch
 
 
 def ag_ui_patches(telemetry: TracingSession) -> list[Patch]:
