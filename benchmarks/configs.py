@@ -21,7 +21,8 @@
 * ``minimal``: the cheapest instrumentation making the same W1 and W2 spans: plain wrappers around
   ``generate_reply``, ``initiate_chat`` and ``OpenAIWrapper.create`` that only enter
   ``tracer.start_as_current_span(name)``. On AG2 1.x (``import ag2``): the same spans as ours, with as many
-  attributes, made as cheaply as the SDK allows (:func:`minimal_v1_wrappers`): the floor of ours' spans.
+  attributes, made as cheaply as the SDK allows (:func:`minimal_v1_wrappers`), a2a-sdk's built-in tracing off
+  as ours turns it off: the floor of ours' spans.
 
 Every configuration but ``baseline`` uses a ``TracerProvider`` with a ``BatchSpanProcessor`` (default
 settings, as in production) and an exporter that counts the spans and drops them; the provider is also
@@ -74,7 +75,7 @@ class Telemetry:
         if config == "idle-thread":
             threading.Thread(target=threading.Event().wait, name="idle", daemon=True).start()
             return
-        if config == "sdk-only":
+        if config in ("sdk-only", "minimal"):  # as ours turns it off: no a2a-sdk spans, only the ones compared
             os.environ.setdefault(A2A_SDK_TRACING_ENV, "false")  # before a2a-sdk is imported, which reads it once
         from opentelemetry import trace
         from opentelemetry.sdk.trace import TracerProvider

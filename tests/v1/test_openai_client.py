@@ -117,3 +117,30 @@ async def test_a_config_without_base_url_names_the_endpoint_the_openai_sdk_reach
     assert len(model.requests) == 1
     port = int(base_url.rsplit(":", 1)[1].split("/")[0])
     assert (chat.attributes["server.address"], chat.attributes["server.port"]) == ("127.0.0.1", port)
+
+
+async def test_a_config_changed_between_turns_is_read_again(
+    instrument: InstrumentAG2, span_exporter: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = ScriptedOpenAI("One."), ScriptedOpenAI("Two.")
+    instrument()
+    http_client = DefaultAsyncHttpxClient()
+    config = OpenAIConfig(model="gpt-4o-mini", api_key="test", temperature=0.2, max_retries=0, http_client=http_client)
+    agent = Agent("greeter", "Greet people.", config=config)
+    try:
+        with serve(first.app) as first_url, serve(second.app) as second_url:
+            monkeypatch.setenv("OPENAI_BASE_URL", first_url)
+            await agent.ask("Hi")
+            config.temperature = 0.7  # the same config object, changed in place
+            monkeypatch.setenv("OPENAI_BASE_URL", second_url)  # and its SDK pointed elsewhere
+            await agent.ask("Hi again")
+    finally:
+        await http_client.aclose()
+
+    assert (len(first.requests), len(second.requests)) == (1, 1)
+    chats = by_name(span_exporter.get_finished_spans(), "chat gpt-4o-mini")
+    ports = [int(url.rsplit(":", 1)[1].split("/")[0]) for url in (first_url, second_url)]
+    assert [(chat.attributes["gen_ai.request.temperature"], chat.attributes["server.port"]) for chat in chats] == [
+        (0.2, ports[0]),
+        (0.7, ports[1]),
+    ]
