@@ -21,7 +21,7 @@ from opentelemetry_instrumentation_ag2.spans import STARTED_SPAN, ActiveSpan, Sp
 from opentelemetry_instrumentation_ag2.usage import USAGE, new_usage
 from opentelemetry_instrumentation_ag2.v1.a2a_client import REMOTE_SPAN, remote_attributes, remote_card_url
 from opentelemetry_instrumentation_ag2.v1.messages import reply_json, tool_result_text, turn_input_json
-from opentelemetry_instrumentation_ag2.v1.model_config import described_model
+from opentelemetry_instrumentation_ag2.v1.model_config import model_attributes
 from opentelemetry_instrumentation_ag2.v1.turn_state import TURN, Turn
 
 ENVELOPE_TRACEPARENT_KEY = "ag2.otel.traceparent"
@@ -70,7 +70,7 @@ class AgentSpans:
             attr.AG2_SPAN_TYPE: attr.SPAN_TYPE_AGENT,
             attr.GEN_AI_OPERATION_NAME: attr.OPERATION_INVOKE_AGENT,
             attr.GEN_AI_AGENT_NAME: agent.name,
-            **described_model(config),
+            **model_attributes(config),
         }
         card_url = remote_card_url(config)
         if card_url is not None:

@@ -20,7 +20,7 @@ from ag2.middleware import BaseMiddleware
 from opentelemetry_instrumentation_ag2.spans import TracingSession
 from opentelemetry_instrumentation_ag2.v1.agents import AgentSpans
 from opentelemetry_instrumentation_ag2.v1.llm import LLMSpans
-from opentelemetry_instrumentation_ag2.v1.model_config import described_request
+from opentelemetry_instrumentation_ag2.v1.model_config import model_attributes, request_attributes
 from opentelemetry_instrumentation_ag2.v1.tool_schemas import tool_descriptions
 from opentelemetry_instrumentation_ag2.v1.turn_state import Turn
 
@@ -55,6 +55,7 @@ class TracingMiddleware(BaseMiddleware):
         """The tool schemas handed to the turn's latest model call (every tool the model may name)."""
         self._hooks = hooks
         self._descriptions: dict[str, str] | None = None
+        self._llm: dict[str, Any] | None = None
 
     def tool_description(self, name: str) -> str | None:
         """The description of one of the turn's tools, as the model was told it (read once per turn)."""
@@ -63,8 +64,10 @@ class TracingMiddleware(BaseMiddleware):
         return self._descriptions.get(name)
 
     def llm_attributes(self) -> dict[str, Any]:
-        """Provider, model, endpoint and request parameters of the turn's config (not to be mutated)."""
-        return described_request(self.config)
+        """Provider, model, endpoint and request parameters of the turn's config (read once per turn)."""
+        if self._llm is None:
+            self._llm = {**model_attributes(self.config), **request_attributes(self.config)}
+        return self._llm
 
     async def on_turn(self, call_next: Callable, event: Any, context: Any) -> Any:
         if self.turn is None:

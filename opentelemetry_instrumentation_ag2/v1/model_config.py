@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
-import operator
 import os
-from collections.abc import Callable
 from typing import Any
 
 from opentelemetry_instrumentation_ag2 import attributes as attr
@@ -104,77 +101,3 @@ def request_attributes(config: Any) -> dict[str, Any]:
     if isinstance(found.get(attr.GEN_AI_REQUEST_STOP_SEQUENCES), str):
         found[attr.GEN_AI_REQUEST_STOP_SEQUENCES] = [found[attr.GEN_AI_REQUEST_STOP_SEQUENCES]]
     return found
-
-
-_MAX_REMEMBERED = 64
-_remembered: dict[int, tuple[type, Any, tuple[str, str | None] | None, dict[str, Any], dict[str, Any]]] = {}
-"""By config ``id``: its class and field values when last described, the endpoint variable its SDK read then (and
-its value; ``None`` when the config sets ``base_url``), and what was read."""
-
-
-@functools.cache
-def _field_reader(config_class: type) -> Callable[[Any], Any] | None:
-    """Reads every field of a dataclass config in one call (AG2's configs are slotted dataclasses); ``None`` for
-    a config class that is not one."""
-    if not dataclasses.is_dataclass(config_class):
-        return None
-    names = [field.name for field in dataclasses.fields(config_class)]
-    return operator.attrgetter(*names) if names else None
-
-
-def described_model(config: Any) -> dict[str, Any]:
-    """:func:`model_attributes` of a config, read once while the config stays as it is (not to be mutated)."""
-    known = _known(config)
-    return known[0] if known is not None else model_attributes(config)
-
-
-def described_request(config: Any) -> dict[str, Any]:
-    """:func:`model_attributes` and :func:`request_attributes` of a config together, read once while the config stays
-    as it is (not to be mutated)."""
-    known = _known(config)
-    return known[1] if known is not None else {**model_attributes(config), **request_attributes(config)}
-
-
-def _known(config: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    """What a dataclass config (AG2's configs are) says, read again only when one of its fields, or the endpoint
-    variable its SDK reads where it sets no ``base_url``, has changed since; ``None`` for a config that is not a
-    dataclass."""
-    values = _field_values(config)
-    if values is None:
-        return None
-    known = _remembered.get(id(config))
-    if (
-        known is not None
-        and known[0] is type(config)
-        and _same(known[1], values)
-        and (known[2] is None or os.environ.get(known[2][0]) == known[2][1])
-    ):
-        return known[3], known[4]
-    default = _sdk_default(type(config))
-    variable = default[0] if default is not None and not _read(config, "base_url") else None
-    endpoint = (variable, os.environ.get(variable)) if variable else None
-    model = model_attributes(config)
-    request = {**model, **request_attributes(config)}
-    if len(_remembered) >= _MAX_REMEMBERED:
-        _remembered.clear()
-    _remembered[id(config)] = (type(config), values, endpoint, model, request)
-    return model, request
-
-
-def _field_values(config: Any) -> tuple | None:
-    """Every field value of a dataclass config, ``None`` for another config or one whose fields cannot be read."""
-    reader = _field_reader(type(config))
-    if reader is None:
-        return None
-    try:
-        return (reader(config),)
-    except Exception:
-        return None
-
-
-def _same(known: Any, values: Any) -> bool:
-    """Whether a config's field values are still those it was described with (a value that cannot say: no)."""
-    try:
-        return bool(known == values)
-    except Exception:
-        return False
