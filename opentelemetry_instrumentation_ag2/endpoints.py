@@ -3,26 +3,25 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import urlsplit
 
 _DEFAULT_PORTS = {"http": 80, "https": 443, "grpcs": 443}
 
 
-def _parts(url: Any) -> SplitResult | None:
+def url_endpoint(url: Any) -> tuple[str | None, int | None]:
+    """The host a URL names and the port it reaches (its own, else its scheme's default), each ``None`` when it
+    cannot be told."""
     text = str(url) if url else ""
-    return urlsplit(text if "//" in text else f"//{text}") if text else None  # gRPC targets lack a scheme
+    if not text:
+        return None, None
+    parts = urlsplit(text if "//" in text else f"//{text}")  # gRPC targets lack a scheme
+    try:
+        port = parts.port or _DEFAULT_PORTS.get(parts.scheme)
+    except ValueError:  # a port out of range or not a number
+        port = None
+    return parts.hostname, port
 
 
 def url_port(url: Any) -> int | None:
     """The port a URL reaches: its own, else its scheme's default; ``None`` when it cannot be told."""
-    parts = _parts(url)
-    try:
-        return (parts.port or _DEFAULT_PORTS.get(parts.scheme)) if parts else None
-    except ValueError:  # a port out of range or not a number
-        return None
-
-
-def url_host(url: Any) -> str | None:
-    """The host a URL names, if any."""
-    parts = _parts(url)
-    return parts.hostname if parts else None
+    return url_endpoint(url)[1]

@@ -106,6 +106,9 @@ class Signals:
         self._logger.emit(LogRecord(event_name=event_name, attributes=attributes, context=context))
 
 
+_METRIC_KEYS = {measure: frozenset(keys) for measure, keys in METRIC_ATTRIBUTES.items()}
+
+
 def metric_attributes(measure: Measure, attributes: dict[str, Any]) -> dict[str, Any]:
     """The low-cardinality attributes of a metric point, taken from its span's attributes."""
-    return {key: attributes[key] for key in METRIC_ATTRIBUTES[measure] if key in attributes}
+    return {key: attributes[key] for key in attributes.keys() & _METRIC_KEYS[measure]}

@@ -73,6 +73,8 @@ class SpanStart:
     adopt: Span | None = None
     """A span someone else made of this very operation (AG2's own tracing): annotated, not started or ended
     by us; :data:`NO_SPAN` to make no span at all."""
+    adoptable: bool = True
+    """Whether AG2's own tracing may be making this operation's span, to adopt (else it is not looked for)."""
 
     def __init__(
         self,
@@ -289,7 +291,7 @@ class TracingSession:
             start = describe(instance, args, kwargs)
             if start is None:
                 return None
-            if start.adopt is None:
+            if start.adopt is None and start.adoptable:
                 start.adopt = current_ag2_span(start.attributes.get(AG2_SPAN_TYPE))
             return ActiveSpan(self, start, current)
         except Exception:

@@ -37,10 +37,13 @@ class Usage:
     def write(self, span: Any) -> None:
         """Put the totals on the conversation's span (nothing when no LLM was called)."""
         if self.calls:
-            span.set_attribute(attr.GEN_AI_USAGE_INPUT_TOKENS, self.input_tokens)
-            span.set_attribute(attr.GEN_AI_USAGE_OUTPUT_TOKENS, self.output_tokens)
+            totals: dict[str, Any] = {
+                attr.GEN_AI_USAGE_INPUT_TOKENS: self.input_tokens,
+                attr.GEN_AI_USAGE_OUTPUT_TOKENS: self.output_tokens,
+            }
             if self.cost is not None:
-                span.set_attribute(attr.AG2_USAGE_COST, self.cost)
+                totals[attr.AG2_USAGE_COST] = self.cost
+            span.set_attributes(totals)
 
 
 def new_usage() -> Usage:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from opentelemetry_instrumentation_ag2 import attributes as attr
-from opentelemetry_instrumentation_ag2.endpoints import url_host, url_port
+from opentelemetry_instrumentation_ag2.endpoints import url_endpoint
 from opentelemetry_instrumentation_ag2.model_request import REQUEST_PARAMETERS
 
 
@@ -33,7 +33,7 @@ def server_of(base_url: Any) -> tuple[str | None, int | None]:
     """``server.address`` and ``server.port`` of a model endpoint's base URL."""
     if not base_url:
         return None, None
-    return url_host(base_url), url_port(base_url)
+    return url_endpoint(base_url)
 
 
 DEFAULT_PROVIDER = "openai"

@@ -32,7 +32,7 @@ def json_rpc_request(body: bytes) -> tuple[str | None, str | None]:
     """The JSON-RPC method and task id (``params.id``) of a request body, of those it has; ``(None, None)`` for
     a body that is not a JSON object (including one nested too deep to parse)."""
     try:
-        request = json.loads(body)
+        request = json.loads(body.decode())  # as text: no encoding to detect
     except (ValueError, RecursionError):
         return None, None
     if not isinstance(request, dict):
@@ -73,17 +73,18 @@ def observed(
             span.set_attribute(attr.HTTP_RESPONSE_STATUS_CODE, status)
             if status >= 500:
                 mark_failed(span, str(status))
+        if on_sent is not None:
+            on_sent(message)
 
     async def receive_peeking() -> dict:
         message = await receive()
         _quietly(peek, message)
         return message
 
-    async def send_recording(message: dict) -> None:
+    def send_recording(message: dict) -> Awaitable[None]:
+        # a plain function handing back ``send``'s awaitable: no frame of ours for every event a stream sends
         _quietly(record, message)
-        if on_sent is not None:
-            _quietly(on_sent, message)
-        await send(message)
+        return send(message)
 
     return receive_peeking, send_recording
 

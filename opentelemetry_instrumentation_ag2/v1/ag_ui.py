@@ -36,6 +36,7 @@ AG_UI_RUN_ID = "ag_ui.run.id"
 RUN_ERROR = "RUN_ERROR"
 _RUN_ERROR_EVENT = b'data: {"type":"RUN_ERROR"'
 """How AG-UI's encoder starts a ``RUN_ERROR`` server-sent event (one event per body message)."""
+_PREFIX = len(_RUN_ERROR_EVENT)
 
 
 def serves_ag_ui(endpoint: Any) -> bool:
@@ -46,7 +47,7 @@ def serves_ag_ui(endpoint: Any) -> bool:
 def run_ids(body: bytes) -> dict[str, str]:
     """The AG-UI thread and run ids of a ``RunAgentInput`` body, of those it has (none for a body that is not one)."""
     try:
-        run_input = json.loads(body)
+        run_input = json.loads(body.decode())  # as text: no encoding to detect
     except (ValueError, RecursionError):
         return {}
     if not isinstance(run_input, dict):
@@ -90,7 +91,7 @@ def _run_error_watch(span: Span) -> Callable[[dict], None]:
     """Marks ``span`` failed when the event stream sent carries a ``RUN_ERROR`` (the run failed in a 200)."""
 
     def watch(message: dict) -> None:
-        if message.get("type") == "http.response.body" and bytes(message.get("body", b"")).startswith(_RUN_ERROR_EVENT):
+        if message.get("type") == "http.response.body" and message.get("body", b"")[:_PREFIX] == _RUN_ERROR_EVENT:
             mark_failed(span, RUN_ERROR)
 
     return watch

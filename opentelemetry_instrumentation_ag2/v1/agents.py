@@ -21,7 +21,6 @@ from opentelemetry_instrumentation_ag2.spans import STARTED_SPAN, ActiveSpan, Sp
 from opentelemetry_instrumentation_ag2.usage import USAGE, new_usage
 from opentelemetry_instrumentation_ag2.v1.a2a_client import REMOTE_SPAN, remote_attributes, remote_card_url
 from opentelemetry_instrumentation_ag2.v1.messages import reply_json, tool_result_text, turn_input_json
-from opentelemetry_instrumentation_ag2.v1.model_config import model_attributes
 from opentelemetry_instrumentation_ag2.v1.turn_state import TURN, Turn
 
 ENVELOPE_TRACEPARENT_KEY = "ag2.otel.traceparent"
@@ -70,7 +69,7 @@ class AgentSpans:
             attr.AG2_SPAN_TYPE: attr.SPAN_TYPE_AGENT,
             attr.GEN_AI_OPERATION_NAME: attr.OPERATION_INVOKE_AGENT,
             attr.GEN_AI_AGENT_NAME: agent.name,
-            **model_attributes(config),
+            **turn.model_attributes,
         }
         card_url = remote_card_url(config)
         if card_url is not None:
@@ -87,6 +86,7 @@ class AgentSpans:
             measure=Measure.AGENT if card_url is None else Measure.CLIENT_OPERATION,  # a remote call: as classic
             event_name=attr.EVENT_AGENT_DETAILS,
             on_end=lambda span: _end_turn(turn, usage, span),
+            adoptable=turn.ag2_traced,
         )
         if self.telemetry.capture_content:
             start.content[attr.GEN_AI_INPUT_MESSAGES] = turn_input_json(event)
@@ -104,7 +104,11 @@ class AgentSpans:
         if description:
             attributes[attr.GEN_AI_TOOL_DESCRIPTION] = description
         start = SpanStart(
-            f"execute_tool {call.name}", attributes, measure=Measure.TOOL, event_name=attr.EVENT_TOOL_DETAILS
+            f"execute_tool {call.name}",
+            attributes,
+            measure=Measure.TOOL,
+            event_name=attr.EVENT_TOOL_DETAILS,
+            adoptable=middleware.turn.ag2_traced,
         )
         if self.telemetry.capture_content:
             start.content[attr.GEN_AI_TOOL_CALL_ARGUMENTS] = as_text(call.arguments)
@@ -129,7 +133,12 @@ class AgentSpans:
             attr.GEN_AI_OPERATION_NAME: attr.OPERATION_HUMAN_INPUT,
             attr.GEN_AI_AGENT_NAME: agent_name,
         }
-        start = SpanStart(f"await_human_input {agent_name}", attributes, event_name=attr.EVENT_HUMAN_INPUT_DETAILS)
+        start = SpanStart(
+            f"await_human_input {agent_name}",
+            attributes,
+            event_name=attr.EVENT_HUMAN_INPUT_DETAILS,
+            adoptable=middleware.turn.ag2_traced,
+        )
         if self.telemetry.capture_content:
             start.content[attr.AG2_HUMAN_INPUT_PROMPT] = as_text(getattr(request, "content", ""))
         return start

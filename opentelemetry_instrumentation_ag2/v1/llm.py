@@ -60,6 +60,7 @@ class LLMSpans:
             SpanKind.CLIENT,
             measure=Measure.CLIENT_OPERATION,
             event_name=attr.EVENT_INFERENCE_DETAILS,
+            adoptable=middleware.turn.ag2_traced,
         )
         if self.telemetry.capture_content:
             start.content[attr.GEN_AI_INPUT_MESSAGES] = call_input_json(events)

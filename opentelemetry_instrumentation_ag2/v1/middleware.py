@@ -10,7 +10,7 @@ puts ours in front of it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from ag2.annotations import Context
@@ -20,7 +20,7 @@ from ag2.middleware import BaseMiddleware
 from opentelemetry_instrumentation_ag2.spans import TracingSession
 from opentelemetry_instrumentation_ag2.v1.agents import AgentSpans
 from opentelemetry_instrumentation_ag2.v1.llm import LLMSpans
-from opentelemetry_instrumentation_ag2.v1.model_config import model_attributes, request_attributes
+from opentelemetry_instrumentation_ag2.v1.model_config import request_attributes
 from opentelemetry_instrumentation_ag2.v1.tool_schemas import tool_descriptions
 from opentelemetry_instrumentation_ag2.v1.turn_state import Turn
 
@@ -42,15 +42,12 @@ class TurnHooks:
 class TracingMiddleware(BaseMiddleware):
     """One turn's tracing: each hook runs the next one inside its span."""
 
-    def __init__(
-        self, event: Any, context: Any, hooks: TurnHooks, agent: Any, config: Any, turn: Turn | None = None
-    ) -> None:
+    def __init__(self, event: Any, context: Any, hooks: TurnHooks, turn: Turn) -> None:
         super().__init__(event, context)
-        self.agent = agent
-        self.config = config
-        """The model config the turn calls (:func:`.turn_config.turn_config`)."""
         self.turn = turn
-        """The turn whose span ``on_turn`` makes (only where AG2's own middleware makes one around ours)."""
+        self.agent = turn.agent
+        self.config = turn.config
+        """The model config the turn calls (:func:`.turn_config.turn_config`)."""
         self.tool_schemas: Iterable[Any] = ()
         """The tool schemas handed to the turn's latest model call (every tool the model may name)."""
         self._hooks = hooks
@@ -66,42 +63,42 @@ class TracingMiddleware(BaseMiddleware):
     def llm_attributes(self) -> dict[str, Any]:
         """Provider, model, endpoint and request parameters of the turn's config (read once per turn)."""
         if self._llm is None:
-            self._llm = {**model_attributes(self.config), **request_attributes(self.config)}
+            self._llm = {**self.turn.model_attributes, **request_attributes(self.config)}
         return self._llm
 
-    async def on_turn(self, call_next: Callable, event: Any, context: Any) -> Any:
-        if self.turn is None:
-            return await call_next(event, context)
-        return await self._hooks.turn(call_next, self.turn, (event, context), {})
+    # The hooks are plain functions handing AG2 the awaitable to run: no frame of ours stays in the chain, which
+    # every suspension of the turn passes through.
+    def on_turn(self, call_next: Callable, event: Any, context: Any) -> Awaitable[Any]:
+        if not self.turn.ag2_traced:  # else the turn's span is made around the whole chain (:mod:`.turns`)
+            return call_next(event, context)
+        return self._hooks.turn(call_next, self.turn, (event, context), {})
 
-    async def on_llm_call(self, call_next: Callable, events: Any, context: Any) -> Any:
+    def on_llm_call(self, call_next: Callable, events: Any, context: Any) -> Awaitable[Any]:
         # innermost, so ``call_next`` is AG2's ``partial(client, tools=..., ...)``: the schemas the model gets
         keywords = getattr(call_next, "keywords", None)
         schemas = (keywords.get("tools") if keywords else None) or ()
         if schemas is not self.tool_schemas:
             self.tool_schemas, self._descriptions = schemas, None
-        return await self._hooks.chat(call_next, self, (events, context), {})
+        return self._hooks.chat(call_next, self, (events, context), {})
 
-    async def on_tool_execution(self, call_next: Callable, event: Any, context: Any) -> Any:
-        return await self._hooks.tool(call_next, self, (event, context), {})
+    def on_tool_execution(self, call_next: Callable, event: Any, context: Any) -> Awaitable[Any]:
+        return self._hooks.tool(call_next, self, (event, context), {})
 
-    async def on_human_input(self, call_next: Callable, event: Any, context: Any) -> Any:
-        return await self._hooks.human_input(call_next, self, (event, context), {})
+    def on_human_input(self, call_next: Callable, event: Any, context: Any) -> Awaitable[Any]:
+        return self._hooks.human_input(call_next, self, (event, context), {})
 
 
 class TracingFactory:
     """The ``MiddlewareFactory`` AG2 calls once per turn."""
 
-    __slots__ = ("agent", "config", "hooks", "turn")
+    __slots__ = ("hooks", "turn")
 
-    def __init__(self, hooks: TurnHooks, agent: Any, config: Any, turn: Turn | None = None) -> None:
+    def __init__(self, hooks: TurnHooks, turn: Turn) -> None:
         self.hooks = hooks
-        self.agent = agent
-        self.config = config
         self.turn = turn
 
     def __call__(self, event: Any, context: Any) -> TracingMiddleware:
-        return TracingMiddleware(event, context, self.hooks, self.agent, self.config, self.turn)
+        return TracingMiddleware(event, context, self.hooks, self.turn)
 
 
 def trace_default_human_input(wrapped: Callable, instance: Any, args: tuple, kwargs: dict) -> Any:

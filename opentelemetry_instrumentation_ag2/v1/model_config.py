@@ -7,7 +7,7 @@ import os
 from typing import Any
 
 from opentelemetry_instrumentation_ag2 import attributes as attr
-from opentelemetry_instrumentation_ag2.endpoints import url_host, url_port
+from opentelemetry_instrumentation_ag2.endpoints import url_endpoint
 from opentelemetry_instrumentation_ag2.model_request import REQUEST_PARAMETERS, provider_name
 
 MODEL_CONFIG_KEY = "__ag2_model_config__"
@@ -33,6 +33,10 @@ def _read(config: Any, name: str) -> Any:
         return getattr(config, name, None)
     except Exception:  # e.g. TestConfig raises NotImplementedError for a provider it was not given
         return None
+
+
+_NUMBER_OR_TEXT = frozenset((int, float, str))
+"""The common request parameter types, told at once (``_parameter`` tells the rest)."""
 
 
 def _parameter(value: Any) -> Any:
@@ -89,15 +93,22 @@ def request_attributes(config: Any) -> dict[str, Any]:
     found: dict[str, Any] = {}
     base_url = _read(config, "base_url") or default_base_url(config)
     if isinstance(base_url, str) and base_url:
-        host, port = url_host(base_url), url_port(base_url)
+        host, port = url_endpoint(base_url)
         if host:
             found[attr.SERVER_ADDRESS] = host
             if port:
                 found[attr.SERVER_PORT] = port
     for name, key in REQUEST_PARAMETERS:
-        value = _parameter(_read(config, name))
-        if value is not None and key not in found:
-            found[key] = value
+        try:  # inline rather than ``_read``: a turn reads every parameter of its config
+            value = getattr(config, name, None)
+        except Exception:
+            continue
+        if value.__class__ in _NUMBER_OR_TEXT:
+            found.setdefault(key, value)
+        elif value is not None and isinstance(value, (int, float, str, list)):  # not ``omit`` or other unset markers
+            value = _parameter(value)
+            if value is not None:
+                found.setdefault(key, value)
     if isinstance(found.get(attr.GEN_AI_REQUEST_STOP_SEQUENCES), str):
         found[attr.GEN_AI_REQUEST_STOP_SEQUENCES] = [found[attr.GEN_AI_REQUEST_STOP_SEQUENCES]]
     return found

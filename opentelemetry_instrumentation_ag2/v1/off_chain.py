@@ -164,7 +164,7 @@ class OffChainSpans:
     def _describe_missing_tool(self, turn: Turn, args: tuple, kwargs: dict) -> SpanStart:
         event = args[0]
         attributes = tool_call_attributes(event.name, event.parent_id, turn.agent.name)
-        return SpanStart(f"execute_tool {event.name}", attributes, measure=Measure.TOOL)
+        return SpanStart(f"execute_tool {event.name}", attributes, measure=Measure.TOOL, adoptable=turn.ag2_traced)
 
     def missing_tool(self, turn: Turn, event: Any) -> None:
         """A tool the agent lacks, which AG2 answers with the error at once: a failed ``execute_tool`` span."""

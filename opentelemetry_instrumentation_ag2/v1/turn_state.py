@@ -26,6 +26,12 @@ class Turn:
     config: Any
     conversation_id: str
     """The turn's ``gen_ai.conversation.id``: its history's stream (continuations share it)."""
+    model_attributes: dict[str, Any]
+    """Provider and request model of the config (:func:`.model_config.model_attributes`), read once for the
+    turn's span and its model calls' spans."""
+    ag2_traced: bool = False
+    """Whether AG2's own ``TelemetryMiddleware`` runs in the turn: then ours makes the turn's span at its
+    ``on_turn``, and any span of the turn may be AG2's to adopt (:mod:`.own_tracing`)."""
     operation: Span | None = None
     """The maintenance operation (compaction, aggregation) AG2 announced in the turn and has not ended."""
     operation_started: int = 0

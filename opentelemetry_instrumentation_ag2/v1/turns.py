@@ -26,6 +26,7 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
 from opentelemetry_instrumentation_ag2.v1.agents import AgentSpans
 from opentelemetry_instrumentation_ag2.v1.middleware import TracingFactory, TurnHooks
+from opentelemetry_instrumentation_ag2.v1.model_config import model_attributes
 from opentelemetry_instrumentation_ag2.v1.own_tracing import traced_by_ag2_middleware
 from opentelemetry_instrumentation_ag2.v1.turn_config import turn_config
 from opentelemetry_instrumentation_ag2.v1.turn_span import TurnSpan
@@ -85,15 +86,15 @@ def inject_tracing(hooks: TurnHooks) -> Callable:
         try:
             config = turn_config(agent, kwargs)
             event, context = args[0] if args else kwargs.get("event"), kwargs.get("context")
-            turn = Turn(agent, config, str(context.stream.id))  # one history, one id: continuations share it
-            if traced_by_ag2_middleware(agent, kwargs):  # AG2's turn span starts inside the chain: ours adopts it there
-                factory, turn = TracingFactory(hooks, agent, config, turn), None
-            else:
-                factory = TracingFactory(hooks, agent, config)
+            conversation_id = str(context.stream.id)  # one history, one id: continuations share it
+            ag2_traced = traced_by_ag2_middleware(agent, kwargs)
+            turn = Turn(agent, config, conversation_id, model_attributes(config), ag2_traced)
+            factory = TracingFactory(hooks, turn)
             kwargs = {**kwargs, "additional_middleware": (*kwargs.get("additional_middleware", ()), factory)}
         except Exception:  # telemetry must never break the application
             logger.debug("ag2 instrumentation failed to trace a turn", exc_info=True)
             return wrapped(*args, **kwargs)
-        return TracedTurnScope(wrapped(*args, **kwargs), spans, turn, (event, context))
+        # a turn AG2's middleware traces gets its span at ours' ``on_turn``, adopting AG2's there
+        return TracedTurnScope(wrapped(*args, **kwargs), spans, None if turn.ag2_traced else turn, (event, context))
 
     return wrapper

@@ -7,7 +7,7 @@ import pytest
 from opentelemetry import context, trace
 from opentelemetry.sdk.trace import TracerProvider
 
-from opentelemetry_instrumentation_ag2.endpoints import url_host, url_port
+from opentelemetry_instrumentation_ag2.endpoints import url_endpoint, url_port
 from opentelemetry_instrumentation_ag2.patching import Patch
 from opentelemetry_instrumentation_ag2.remote.a2a_propagation import HTTPX_SEND, in_remote_call
 
@@ -25,7 +25,8 @@ from opentelemetry_instrumentation_ag2.remote.a2a_propagation import HTTPX_SEND,
     ],
 )
 def test_host_and_port_of_a_url(url, host, port):
-    assert (url_host(url), url_port(url)) == (host, port)
+    assert url_endpoint(url) == (host, port)
+    assert url_port(url) == port
 
 
 async def test_the_httpx_patch_both_lines_hold_wraps_send_once_and_injects_in_remote_calls():

@@ -199,7 +199,7 @@ def test_usage_rolls_up_into_every_enclosing_conversation_and_cost_only_when_rep
     no_cost = Usage()
     no_cost.add(1, 1, None)
     written: dict = {}
-    no_cost.write(type("Span", (), {"set_attribute": lambda self, k, v: written.__setitem__(k, v)})())
+    no_cost.write(type("Span", (), {"set_attributes": lambda self, attributes: written.update(attributes)})())
     assert written == {"gen_ai.usage.input_tokens": 1, "gen_ai.usage.output_tokens": 1}
 
 

@@ -26,7 +26,7 @@ async def test_a_telemetry_failure_never_reaches_the_app(
     def broken(*args: object) -> None:
         raise RuntimeError("telemetry bug")
 
-    monkeypatch.setattr(v1_agents, "model_attributes", broken)  # describing the turn fails
+    monkeypatch.setattr(v1_agents, "new_usage", broken)  # describing the turn fails
     monkeypatch.setattr(v1_llm, "token_count", broken)  # reading the LLM response fails
     instrument()
 
