@@ -61,8 +61,10 @@ def http_server_attributes(scope: dict, route: str | None) -> dict[str, Any]:
     if isinstance(route, str):
         attributes[attr.HTTP_ROUTE] = route or "/"
     server, client = scope.get("server"), scope.get("client")
-    if server:
-        attributes[attr.SERVER_ADDRESS], attributes[attr.SERVER_PORT] = server[0], server[1]
+    if server:  # ASGI: ``[host, port]``, the port ``None`` where there is none (a Unix socket)
+        attributes[attr.SERVER_ADDRESS] = server[0]
+        if isinstance(server[1], int):
+            attributes[attr.SERVER_PORT] = server[1]
     if client:
         attributes[attr.CLIENT_ADDRESS] = client[0]
     return attributes

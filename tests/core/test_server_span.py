@@ -65,3 +65,10 @@ def test_http_attributes_of_a_scope():
         "server.port": 8000,
         "client.address": "127.0.0.1",
     }
+
+
+def test_a_server_without_a_port_has_no_port_attribute():
+    scope = {"method": "GET", "path": "/", "scheme": "http", "server": ("/run/agent.sock", None), "client": None}
+    attributes = http_server_attributes(scope, None)
+    assert attributes["server.address"] == "/run/agent.sock"
+    assert "server.port" not in attributes and "client.address" not in attributes
