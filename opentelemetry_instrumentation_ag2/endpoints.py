@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -11,9 +12,12 @@ _DEFAULT_PORTS = {"http": 80, "https": 443, "grpcs": 443}
 def url_endpoint(url: Any) -> tuple[str | None, int | None]:
     """The host a URL names and the port it reaches (its own, else its scheme's default), each ``None`` when it
     cannot be told."""
-    text = str(url) if url else ""
-    if not text:
-        return None, None
+    return _endpoint(str(url)) if url else (None, None)
+
+
+@functools.lru_cache(maxsize=256)
+def _endpoint(text: str) -> tuple[str | None, int | None]:
+    """:func:`url_endpoint` of a URL's text, read once per URL (a 1.x turn reads its model's every time)."""
     parts = urlsplit(text if "//" in text else f"//{text}")  # gRPC targets lack a scheme
     try:
         port = parts.port or _DEFAULT_PORTS.get(parts.scheme)

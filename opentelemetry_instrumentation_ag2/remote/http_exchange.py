@@ -55,43 +55,49 @@ def observed(
     receive: Receive,
     send: Send,
     on_body: Callable[[bytes], None],
-    on_sent: Callable[[dict], None] | None = None,
+    fails_on: tuple[bytes, str] | None = None,
 ) -> tuple[Receive, Send]:
     """``receive`` and ``send`` of one request, the complete body (when small enough) handed to ``on_body``, the
-    response status put on ``span``, and every message sent shown to ``on_sent``."""
+    response status put on ``span``; ``fails_on`` = ``(start, error_type)``: a response body message beginning
+    with ``start`` marks ``span`` failed (an error the protocol reports in a 200, as AG-UI's ``RUN_ERROR``)."""
     body = bytearray()
+    marker, error_type = fails_on or (b"", "")
 
     def peek(message: dict) -> None:
-        if message.get("type") == "http.request" and len(body) <= MAX_BODY_PEEK:
-            body.extend(message.get("body", b""))
-            if not message.get("more_body") and len(body) <= MAX_BODY_PEEK:
-                on_body(bytes(body))
+        try:
+            if message.get("type") == "http.request" and len(body) <= MAX_BODY_PEEK:
+                body.extend(message.get("body", b""))
+                if not message.get("more_body") and len(body) <= MAX_BODY_PEEK:
+                    on_body(bytes(body))
+        except Exception:  # never handed to the app
+            _observing_failed()
 
     def record(message: dict) -> None:
-        if message.get("type") == "http.response.start":
-            status = int(message.get("status", 0))
-            span.set_attribute(attr.HTTP_RESPONSE_STATUS_CODE, status)
-            if status >= 500:
-                mark_failed(span, str(status))
-        if on_sent is not None:
-            on_sent(message)
+        try:
+            kind = message.get("type")
+            if kind == "http.response.body":
+                if marker and message.get("body", b"")[: len(marker)] == marker:
+                    mark_failed(span, error_type)
+            elif kind == "http.response.start":
+                status = int(message.get("status", 0))
+                span.set_attribute(attr.HTTP_RESPONSE_STATUS_CODE, status)
+                if status >= 500:
+                    mark_failed(span, str(status))
+        except Exception:  # never handed to the app
+            _observing_failed()
 
     async def receive_peeking() -> dict:
         message = await receive()
-        _quietly(peek, message)
+        peek(message)
         return message
 
     def send_recording(message: dict) -> Awaitable[None]:
         # a plain function handing back ``send``'s awaitable: no frame of ours for every event a stream sends
-        _quietly(record, message)
+        record(message)
         return send(message)
 
     return receive_peeking, send_recording
 
 
-def _quietly(observe: Callable[[dict], None], message: dict) -> None:
-    """Observe an ASGI message; whatever that raises is logged, never handed to the app."""
-    try:
-        observe(message)
-    except Exception:
-        logger.debug("ag2 instrumentation failed to observe a served request's HTTP exchange", exc_info=True)
+def _observing_failed() -> None:
+    logger.debug("ag2 instrumentation failed to observe a served request's HTTP exchange", exc_info=True)

@@ -19,10 +19,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from opentelemetry.trace import Span
-
 from opentelemetry_instrumentation_ag2.encodable import encodable_text
-from opentelemetry_instrumentation_ag2.errors import mark_failed
 from opentelemetry_instrumentation_ag2.patching import Patch
 from opentelemetry_instrumentation_ag2.remote.http_exchange import observed
 from opentelemetry_instrumentation_ag2.remote.server_span import http_server_attributes, server_span_placement
@@ -36,7 +33,6 @@ AG_UI_RUN_ID = "ag_ui.run.id"
 RUN_ERROR = "RUN_ERROR"
 _RUN_ERROR_EVENT = b'data: {"type":"RUN_ERROR"'
 """How AG-UI's encoder starts a ``RUN_ERROR`` server-sent event (one event per body message)."""
-_PREFIX = len(_RUN_ERROR_EVENT)
 
 
 def serves_ag_ui(endpoint: Any) -> bool:
@@ -78,23 +74,13 @@ class AgUiRequests:
         span = active.span
         receive, send = endpoint.receive, endpoint.send
         endpoint.receive, endpoint.send = observed(
-            span, receive, send, lambda body: span.set_attributes(run_ids(body)), _run_error_watch(span)
+            span, receive, send, lambda body: span.set_attributes(run_ids(body)), (_RUN_ERROR_EVENT, RUN_ERROR)
         )
         try:
             with active:
                 return await wrapped(*args, **kwargs)
         finally:
             endpoint.receive, endpoint.send = receive, send
-
-
-def _run_error_watch(span: Span) -> Callable[[dict], None]:
-    """Marks ``span`` failed when the event stream sent carries a ``RUN_ERROR`` (the run failed in a 200)."""
-
-    def watch(message: dict) -> None:
-        if message.get("type") == "http.response.body" and message.get("body", b"")[:_PREFIX] == _RUN_ERROR_EVENT:
-            mark_failed(span, RUN_ERROR)
-
-    return watch
 
 
 def ag_ui_patches(telemetry: TracingSession) -> list[Patch]:
