@@ -49,10 +49,7 @@ def encodable_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
     values = attributes.values()
     if _SCALARS.issuperset(map(type, values)) and "".join(map(str, values)).isascii():
         return attributes
-    return {
-        key: value if value.__class__ in _PLAIN or (value.__class__ is str and value.isascii()) else encodable(value)
-        for key, value in attributes.items()
-    }
+    return {key: encodable(value) for key, value in attributes.items()}
 
 
 def span_name(name: str) -> str:

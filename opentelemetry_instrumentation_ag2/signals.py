@@ -33,18 +33,21 @@ class Measure(str, enum.Enum):
 
 
 _COMMON = (attr.GEN_AI_OPERATION_NAME, attr.GEN_AI_PROVIDER_NAME, attr.ERROR_TYPE)
-METRIC_ATTRIBUTES: dict[Measure, tuple[str, ...]] = {
-    Measure.CLIENT_OPERATION: (
-        *_COMMON,
-        attr.GEN_AI_REQUEST_MODEL,
-        attr.GEN_AI_RESPONSE_MODEL,
-        attr.SERVER_ADDRESS,
-        attr.SERVER_PORT,
-        attr.GEN_AI_AGENT_NAME,
+METRIC_ATTRIBUTES: dict[Measure, frozenset[str]] = {
+    Measure.CLIENT_OPERATION: frozenset(
+        (
+            *_COMMON,
+            attr.GEN_AI_REQUEST_MODEL,
+            attr.GEN_AI_RESPONSE_MODEL,
+            attr.SERVER_ADDRESS,
+            attr.SERVER_PORT,
+            attr.GEN_AI_AGENT_NAME,
+        )
     ),
-    Measure.AGENT: (*_COMMON, attr.GEN_AI_AGENT_NAME, attr.GEN_AI_REQUEST_MODEL),
-    Measure.TOOL: (*_COMMON, attr.GEN_AI_TOOL_NAME, attr.GEN_AI_TOOL_TYPE),
+    Measure.AGENT: frozenset((*_COMMON, attr.GEN_AI_AGENT_NAME, attr.GEN_AI_REQUEST_MODEL)),
+    Measure.TOOL: frozenset((*_COMMON, attr.GEN_AI_TOOL_NAME, attr.GEN_AI_TOOL_TYPE)),
 }
+"""The span attributes each duration histogram's points carry (those of them the span has)."""
 
 
 def _util_genai_instruments(meter: Meter) -> tuple[Histogram | None, Histogram | None]:
@@ -106,9 +109,6 @@ class Signals:
         self._logger.emit(LogRecord(event_name=event_name, attributes=attributes, context=context))
 
 
-_METRIC_KEYS = {measure: frozenset(keys) for measure, keys in METRIC_ATTRIBUTES.items()}
-
-
 def metric_attributes(measure: Measure, attributes: dict[str, Any]) -> dict[str, Any]:
     """The low-cardinality attributes of a metric point, taken from its span's attributes."""
-    return {key: attributes[key] for key in attributes.keys() & _METRIC_KEYS[measure]}
+    return {key: attributes[key] for key in attributes.keys() & METRIC_ATTRIBUTES[measure]}

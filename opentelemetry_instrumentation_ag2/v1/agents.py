@@ -99,7 +99,7 @@ class AgentSpans:
 
     def tool(self, middleware: Any, args: tuple, kwargs: dict) -> SpanStart | None:
         call = args[0]
-        attributes = tool_call_attributes(call.name, call.id, middleware.agent.name)
+        attributes = tool_call_attributes(call.name, call.id, middleware.turn.agent.name)
         description = middleware.tool_description(call.name)
         if description:
             attributes[attr.GEN_AI_TOOL_DESCRIPTION] = description
@@ -127,7 +127,7 @@ class AgentSpans:
 
     def human_input(self, middleware: Any, args: tuple, kwargs: dict) -> SpanStart | None:
         request = args[0]
-        agent_name = middleware.agent.name
+        agent_name = middleware.turn.agent.name
         attributes: dict[str, Any] = {
             attr.AG2_SPAN_TYPE: attr.SPAN_TYPE_HUMAN_INPUT,
             attr.GEN_AI_OPERATION_NAME: attr.OPERATION_HUMAN_INPUT,

@@ -41,7 +41,7 @@ class LLMSpans:
 
     def chat(self, middleware: Any, args: tuple, kwargs: dict) -> SpanStart | None:
         events, context = args
-        config = middleware.config
+        config = middleware.turn.config
         if remote_card_url(config):
             return None
         if openai_v2_traces(goes_through_openai_sdk(config)):
@@ -50,7 +50,7 @@ class LLMSpans:
         attributes = {
             attr.AG2_SPAN_TYPE: attr.SPAN_TYPE_LLM,
             attr.GEN_AI_OPERATION_NAME: attr.OPERATION_CHAT,
-            attr.GEN_AI_AGENT_NAME: middleware.agent.name,
+            attr.GEN_AI_AGENT_NAME: middleware.turn.agent.name,
             **middleware.llm_attributes(),
         }
         model = attributes.get(attr.GEN_AI_REQUEST_MODEL)

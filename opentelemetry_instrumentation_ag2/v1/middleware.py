@@ -45,9 +45,6 @@ class TracingMiddleware(BaseMiddleware):
     def __init__(self, event: Any, context: Any, hooks: TurnHooks, turn: Turn) -> None:
         super().__init__(event, context)
         self.turn = turn
-        self.agent = turn.agent
-        self.config = turn.config
-        """The model config the turn calls (:func:`.turn_config.turn_config`)."""
         self.tool_schemas: Iterable[Any] = ()
         """The tool schemas handed to the turn's latest model call (every tool the model may name)."""
         self._hooks = hooks
@@ -63,7 +60,7 @@ class TracingMiddleware(BaseMiddleware):
     def llm_attributes(self) -> dict[str, Any]:
         """Provider, model, endpoint and request parameters of the turn's config (read once per turn)."""
         if self._llm is None:
-            self._llm = {**self.turn.model_attributes, **request_attributes(self.config)}
+            self._llm = {**self.turn.model_attributes, **request_attributes(self.turn.config)}
         return self._llm
 
     # The hooks are plain functions handing AG2 the awaitable to run: no frame of ours stays in the chain, which

@@ -35,19 +35,6 @@ def _read(config: Any, name: str) -> Any:
         return None
 
 
-_NUMBER_OR_TEXT = frozenset((int, float, str))
-"""The common request parameter types, told at once (``_parameter`` tells the rest)."""
-
-
-def _parameter(value: Any) -> Any:
-    """A request parameter as an attribute value, or ``None`` for unset ones (``omit``, ``NOT_GIVEN``)."""
-    if isinstance(value, (int, float, str)) and not isinstance(value, bool):
-        return value
-    if isinstance(value, list) and value and all(isinstance(item, str) for item in value):
-        return value
-    return None
-
-
 def model_attributes(config: Any) -> dict[str, Any]:
     """Provider and request model a config names (empty for no config)."""
     if config is None:
@@ -103,12 +90,11 @@ def request_attributes(config: Any) -> dict[str, Any]:
             value = getattr(config, name, None)
         except Exception:
             continue
-        if value.__class__ in _NUMBER_OR_TEXT:
+        # a number, a text or texts; not AG2's ``omit`` or another unset marker
+        if (isinstance(value, (int, float, str)) and not isinstance(value, bool)) or (
+            isinstance(value, list) and value and all(isinstance(item, str) for item in value)
+        ):
             found.setdefault(key, value)
-        elif value is not None and isinstance(value, (int, float, str, list)):  # not ``omit`` or other unset markers
-            value = _parameter(value)
-            if value is not None:
-                found.setdefault(key, value)
     if isinstance(found.get(attr.GEN_AI_REQUEST_STOP_SEQUENCES), str):
         found[attr.GEN_AI_REQUEST_STOP_SEQUENCES] = [found[attr.GEN_AI_REQUEST_STOP_SEQUENCES]]
     return found

@@ -95,6 +95,6 @@ def inject_tracing(hooks: TurnHooks) -> Callable:
             logger.debug("ag2 instrumentation failed to trace a turn", exc_info=True)
             return wrapped(*args, **kwargs)
         # a turn AG2's middleware traces gets its span at ours' ``on_turn``, adopting AG2's there
-        return TracedTurnScope(wrapped(*args, **kwargs), spans, None if turn.ag2_traced else turn, (event, context))
+        return TracedTurnScope(wrapped(*args, **kwargs), spans, None if ag2_traced else turn, (event, context))
 
     return wrapper
